@@ -1,21 +1,21 @@
 {#-
   The PRM-scored vote of naive (clusters=false: each sample its own cluster) and weighted
-  (clusters=true) on every prefix and stratified subset: a running vote over the orderings of
-  `scores` (vote_orderings), read where int_vote_readouts says, for every PRM x aggregation of
-  each problem. Columns: run_id, problem_id, prm_model, prm_aggregation, estimator, n, accuracy
-  (1.0 when the winner is correct; 0.0 when it is wrong or nothing voted).
+  (clusters=true) on every prefix and stratified subset (subset_members, subset_vote with
+  votes = scores), for every PRM x aggregation of each problem. Columns: run_id, problem_id,
+  prm_model, prm_aggregation, estimator, n, accuracy (1.0 when the winner is correct; 0.0 when it
+  is wrong or nothing voted).
 -#}
 {% macro prm_vote(scores, clusters=true) %}
-    with ordered as (
+    with members as (
 
-        {{ vote_orderings(scores, ref('int_stratified_subsets')) }}
+        {{ subset_members(scores) }}
 
     ),
 
     leaders as (
 
-        {{ running_vote('ordered', ['run_id', 'problem_id', 'prm_model', 'prm_aggregation', 'estimator', 'subset'],
-                        'sample_pos', 'score', clusters=clusters) }}
+        {{ subset_vote('members', ['run_id', 'problem_id', 'prm_model', 'prm_aggregation', 'estimator', 'n'],
+                       'score', clusters=clusters) }}
 
     ),
 
@@ -47,6 +47,5 @@
         and leaders.prm_model = scorings.prm_model
         and leaders.prm_aggregation = scorings.prm_aggregation
         and leaders.estimator = readouts.estimator
-        and leaders.subset = readouts.subset
-        and leaders.sample_pos = readouts.last_pos
+        and leaders.n = readouts.n
 {% endmacro %}

@@ -6,6 +6,7 @@
 --   is_correct: the verdict says correct; no answer, no verdict or a null verdict counts as wrong.
 --   cluster_id: the answer's cluster for this problem; null without an answer or a verdict (such a
 --               sample never wins a vote), and null when the answer was not clustered.
+--   cluster_no: the cluster as a number 0, 1, ... within the problem (in cluster_id order).
 -- A table, not a view: every selection model and several tests read it, and recomputing its
 -- joins and window over 10M completions for each of them costs minutes.
 
@@ -60,7 +61,11 @@ verdicts as (
 
 clusters as (
 
-    select * from {{ ref('int_answer_clusters_selected') }}
+    select
+        *,
+        dense_rank() over (partition by problem_id order by cluster_id) - 1 as cluster_no
+
+    from {{ ref('int_answer_clusters_selected') }}
 
 ),
 
@@ -81,7 +86,8 @@ graded as (
         coalesce(verdicts.is_correct, false) as is_correct,
         verdicts.verdict_status,
         verdicts.grader_version,
-        case when verdicts.answer_key is not null then clusters.cluster_id end as cluster_id
+        case when verdicts.answer_key is not null then clusters.cluster_id end as cluster_id,
+        case when verdicts.answer_key is not null then clusters.cluster_no end as cluster_no
 
     from completions
     left join answers

@@ -5,8 +5,7 @@
 --                    last = the score of the highest step_idx, min, prod = product, mean.
 --   score:           null when the PRM did not score the sample: such a sample never wins
 --                    (naive and weighted skip it; unbiased estimators rank it last).
--- Null step scores are skipped by every aggregation. Scores are PRM probabilities (>= 0); the
--- weighted rule's running sums rely on it (a cluster's sum never decreases as members join).
+-- Null step scores are skipped by every aggregation. Scores are PRM probabilities (>= 0).
 -- prod and mean may differ from Python's math.prod / np.mean in the last bit (summation order).
 -- A table: four selection models read it.
 

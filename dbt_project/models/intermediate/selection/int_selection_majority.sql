@@ -6,8 +6,7 @@
 -- the majority group (equivalent answers share a cluster, so its members normally agree; the
 -- data test on int_samples_graded warns when they do not).
 --
--- A running vote (macro running_vote, every sample a vote of 1) over each ordering
--- (vote_orderings), read where int_vote_readouts says; linear in samples for the prefix.
+-- The vote is the macro subset_vote (a vote of 1 per member) over subset_members.
 
 with samples as (
 
@@ -16,28 +15,21 @@ with samples as (
         problem_id,
         sample_pos,
         cluster_id,
-        is_correct,
-        1.0 as vote
+        is_correct
 
     from {{ ref('int_samples_graded') }}
 
 ),
 
-ordered as (
+members as (
 
-    {{ vote_orderings('samples', ref('int_stratified_subsets')) }}
+    {{ subset_members('samples') }}
 
 ),
 
 leaders as (
 
-    {{ running_vote('ordered', ['run_id', 'problem_id', 'estimator', 'subset'], 'sample_pos', 'vote') }}
-
-),
-
-readouts as (
-
-    select * from {{ ref('int_vote_readouts') }}
+    {{ subset_vote('members', ['run_id', 'problem_id', 'estimator', 'n']) }}
 
 ),
 
@@ -54,13 +46,12 @@ final as (
         cast(case when leaders.leader_correct then 1 else 0 end as double) as accuracy,
         cast(null as double) as stderr
 
-    from readouts
+    from {{ ref('int_vote_readouts') }} as readouts
     left join leaders
         on leaders.run_id = readouts.run_id
         and leaders.problem_id = readouts.problem_id
         and leaders.estimator = readouts.estimator
-        and leaders.subset = readouts.subset
-        and leaders.sample_pos = readouts.last_pos
+        and leaders.n = readouts.n
 
 )
 

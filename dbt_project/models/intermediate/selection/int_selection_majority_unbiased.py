@@ -190,6 +190,12 @@ def chunks(problem, budget=CHUNK_SAMPLES):
         begin = end
 
 
+def columns(relation):
+    """A query's columns as numpy arrays (through Arrow: no pandas)."""
+    table = relation.to_arrow_table()
+    return {name: table[name].to_numpy() for name in table.column_names}
+
+
 def model(dbt, session):
     dbt.config(materialized="table")
     max_samples = int(dbt.config.get("max_samples"))
@@ -202,24 +208,20 @@ def model(dbt, session):
               "as problem from grid group by run_id, problem_id "
               f"having max(samples) <= {max_samples}) ")
     names = session.sql(inputs + "select run_id, problem_id from problems order by problem").to_arrow_table()
-    data = session.sql(inputs + """
-        select
-            problems.problem,
-            case when samples.cluster_id is null then -1 else dense_rank() over (
-                partition by samples.run_id, samples.problem_id order by samples.cluster_id) - 1 end as cluster,
-            samples.is_correct
+    data = columns(session.sql(inputs + """
+        select problems.problem, coalesce(samples.cluster_no, -1) as cluster, samples.is_correct
         from samples
         inner join problems
             on problems.run_id = samples.run_id and problems.problem_id = samples.problem_id
         order by problems.problem, samples.sample_pos
-    """).fetchnumpy()
-    grid = session.sql(inputs + """
+    """))
+    grid = columns(session.sql(inputs + """
         select problems.problem, grid.n, grid.n_used
         from grid
         inner join problems
             on problems.run_id = grid.run_id and problems.problem_id = grid.problem_id
         order by problems.problem, grid.n
-    """).fetchnumpy()
+    """))
 
     problem = np.asarray(data["problem"], dtype=np.int64)
     grid_problem = np.asarray(grid["problem"], dtype=np.int64)

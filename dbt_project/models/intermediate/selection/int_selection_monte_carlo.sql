@@ -8,11 +8,11 @@
 -- every n; it is shared by every rule, PRM and aggregation of the problem and seeded by
 -- var('mc_seed') through DuckDB's hash, so a build is reproducible. DuckDB's hash of one string
 -- is well mixed; its multi-argument form is not (it skews which samples come first), hence the
--- concatenation. Each draw is a running vote (macro running_vote) in permutation order, whose
+-- concatenation. At n, a draw's subset is its first n_used samples, voted on by subset_vote, whose
 -- tie rule still looks at sample_pos (not the permutation). accuracy = the share of draws whose
--- winner is correct; stderr = its standard error, stddev_samp / sqrt(draws) (0 at n = N, where
--- every draw holds all samples).
--- Cost: samples x draws rows per PRM x aggregation, hence off by default:
+-- winner is correct (a draw without voters is wrong); stderr = its standard error,
+-- stddev_samp / sqrt(draws) (0 at n = N, where every draw holds all samples, and for one draw).
+-- Cost: about 2 x samples x draws rows per PRM x aggregation, hence off by default:
 -- `ttsw build --vars '{mc_draws: 200}'`.
 
 {%- set draws = var('mc_draws') %}
@@ -79,54 +79,39 @@ permuted as (
 
 ),
 
-drawn as (
-
-    select
-        voters.*,
-        permuted.draw,
-        permuted.draw_pos
-
-    from voters
-    inner join permuted
-        on permuted.run_id = voters.run_id
-        and permuted.problem_id = voters.problem_id
-        and permuted.sample_pos = voters.sample_pos
-
-),
-
-leaders as (
-
-    {{ running_vote('drawn', ['run_id', 'problem_id', 'method', 'prm_model', 'prm_aggregation', 'draw'],
-                    'draw_pos', 'score') }}
-
-),
-
 problem_grid as (
 
     select * from {{ ref('int_problem_n_grid') }}
 
 ),
 
-outcomes as (
+members as (
 
     select
-        problem_grid.run_id,
-        problem_grid.problem_id,
-        leaders.method,
-        leaders.prm_model,
-        leaders.prm_aggregation,
-        problem_grid.n,
-        case when leaders.leader_correct then 1.0 else 0.0 end as correct
+        voters.*,
+        permuted.draw,
+        problem_grid.n
 
-    from problem_grid
-    inner join leaders
-        on leaders.run_id = problem_grid.run_id
-        and leaders.problem_id = problem_grid.problem_id
-        and leaders.draw_pos = problem_grid.n_used - 1
+    from voters
+    inner join permuted
+        on permuted.run_id = voters.run_id
+        and permuted.problem_id = voters.problem_id
+        and permuted.sample_pos = voters.sample_pos
+    inner join problem_grid
+        on problem_grid.run_id = voters.run_id
+        and problem_grid.problem_id = voters.problem_id
+        and permuted.draw_pos < problem_grid.n_used
 
 ),
 
-estimated as (
+leaders as (
+
+    {{ subset_vote('members', ['run_id', 'problem_id', 'method', 'prm_model', 'prm_aggregation', 'draw', 'n'],
+                   'score') }}
+
+),
+
+wins as (
 
     select
         run_id,
@@ -135,11 +120,38 @@ estimated as (
         prm_model,
         prm_aggregation,
         n,
-        avg(correct) as accuracy,
-        coalesce(stddev_samp(correct), 0.0) / sqrt(count(*)) as stderr
+        count(*) filter (where leader_correct) as wins
 
-    from outcomes
-    group by run_id, problem_id, method, prm_model, prm_aggregation, n
+    from leaders
+    group by all
+
+),
+
+estimates as (
+
+    -- every rule x PRM x aggregation of each problem, at every n of its grid
+    select
+        problem_grid.run_id,
+        problem_grid.problem_id,
+        scorings.method,
+        scorings.prm_model,
+        scorings.prm_aggregation,
+        problem_grid.n,
+        cast(coalesce(wins.wins, 0) as double) as wins,
+        cast({{ draws }} as double) as draws
+
+    from problem_grid
+    inner join (select distinct run_id, problem_id, method, prm_model, prm_aggregation from voters) as scorings
+        on scorings.run_id = problem_grid.run_id
+        and scorings.problem_id = problem_grid.problem_id
+    left join wins
+        on wins.run_id = problem_grid.run_id
+        and wins.problem_id = problem_grid.problem_id
+        and wins.method = scorings.method
+        and wins.prm_model is not distinct from scorings.prm_model
+        and wins.prm_aggregation is not distinct from scorings.prm_aggregation
+        and wins.n = problem_grid.n
+    where {{ draws }} > 0
 
 ),
 
@@ -153,10 +165,12 @@ final as (
         prm_model,
         prm_aggregation,
         n,
-        cast(accuracy as double) as accuracy,
-        cast(stderr as double) as stderr
+        cast(wins / draws as double) as accuracy,
+        -- the sample standard deviation of draws 0/1 outcomes with `wins` ones, over sqrt(draws)
+        cast(case when draws > 1 then sqrt(greatest(wins - wins * wins / draws, 0.0) / (draws - 1)) / sqrt(draws)
+             else 0.0 end as double) as stderr
 
-    from estimated
+    from estimates
 
 )
 

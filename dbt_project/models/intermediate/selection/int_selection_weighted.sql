@@ -6,7 +6,7 @@
 -- sample of S has both, the result is wrong. The result is the verdict of the winning cluster's
 -- first (voting) member, as for majority.
 --
--- The vote is the macro prm_vote (a running vote over each ordering, votes = scores).
+-- The vote is the macro prm_vote (subset_vote on every subset, votes = scores).
 
 with scores as (
 

@@ -8,7 +8,7 @@
 --
 -- Cumulative rounding is not nested in general (ratios 0.3/0.3/0.4: n = 1 keeps one sample of the
 -- second temperature, n = 2 one each of the first and third), so no single ordering of the samples
--- has every S(n) as a prefix: each subset is an ordering of its own (vote_orderings).
+-- has every S(n) as a prefix: each subset is voted on as a set of its own (subset_members).
 -- A table: every selection model reads it.
 
 {{ config(materialized='table') }}

@@ -1,10 +1,10 @@
--- Where the prefix and stratified estimators read their running votes (vote_orderings,
--- running_vote): one row per run x problem x estimator x n, with the ordering (subset) and the
--- sample_pos after which the vote is read.
---   prefix:     subset 0 orders all samples by sample_pos; at n it is read after the first n_used,
---               at position n_used - 1.
---   stratified: subset n is int_stratified_subsets at n (runs of int_run_strata only), read after
---               its last sample; last_pos is null when the subset is empty (the result is wrong).
+-- The estimates that the prefix and stratified estimators make: one row per run x problem x
+-- estimator x n, with n_used (the samples an estimate at n sees: min(n, N)).
+--   prefix:     every run; the subset is the first n_used samples.
+--   stratified: runs of int_run_strata; the subset is int_stratified_subsets at n (possibly empty:
+--               the result is then wrong).
+-- Votes (subset_members, subset_vote) give a row only where a subset has voters; every rule
+-- reads its results through this table, so that estimates without voters count as wrong.
 -- A table: every selection model reads it.
 
 {{ config(materialized='table') }}
@@ -12,19 +12,6 @@
 with problem_grid as (
 
     select * from {{ ref('int_problem_n_grid') }}
-
-),
-
-subset_ends as (
-
-    select
-        run_id,
-        problem_id,
-        n,
-        max(sample_pos) as last_pos
-
-    from {{ ref('int_stratified_subsets') }}
-    group by run_id, problem_id, n
 
 ),
 
@@ -40,9 +27,8 @@ prefix as (
         run_id,
         problem_id,
         'prefix' as estimator,
-        cast(0 as bigint) as subset,
         n,
-        n_used - 1 as last_pos
+        n_used
 
     from problem_grid
 
@@ -54,17 +40,12 @@ stratified as (
         problem_grid.run_id,
         problem_grid.problem_id,
         'stratified' as estimator,
-        problem_grid.n as subset,
         problem_grid.n,
-        subset_ends.last_pos
+        problem_grid.n_used
 
     from problem_grid
     inner join stratified_runs
         on stratified_runs.run_id = problem_grid.run_id
-    left join subset_ends
-        on subset_ends.run_id = problem_grid.run_id
-        and subset_ends.problem_id = problem_grid.problem_id
-        and subset_ends.n = problem_grid.n
 
 ),
 
