@@ -470,24 +470,53 @@ def topk(home: Home, config_file: str | None, dry_run: bool, progress: bool | No
 @generate.command("lm-eval", context_settings={"max_content_width": 100})
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False),
               help="YAML config: its keys are the flags below without the dashes; flags override it.")
+@click.option("--dry-run", is_flag=True, help="Print the resolved config, the tasks and the docs count when --limit "
+                                               "tells it; load no model, write nothing.")
+@click.option("--ingest", "then_ingest", is_flag=True,
+              help="Then ingest the output (results, samples and rank logs) into the lake and print the run ids.")
 @click_options(LmEvalConfig)
 @pass_home
-def lm_eval(home: Home, config_file: str | None, **params: Any) -> None:
-    """Run lm-eval's simple_evaluate with the hf model and log its samples (lm-eval's output layout).
+def lm_eval(home: Home, config_file: str | None, dry_run: bool, then_ingest: bool, **params: Any) -> None:
+    """Run lm-eval's simple_evaluate (hf or vllm, our decoding rules) and log its samples and rank logs.
 
     \b
     Writes <output_path>/<model>/results_<time>.json and samples_<task>_<time>.jsonl, as
-    `lm_eval --output_path --log_samples` does; `ttsw ingest` reads that folder into the lake.
+    `lm_eval --output_path --log_samples` does; with --log-tokens also low_conf_ranks_<task>_<time>.jsonl
+    and all_sampled_ranks_<task>_<time>.jsonl (sample_smart_not_hard's rank logs, one line per response).
+    --decoding applies our rules on top of each task's temperature/top_p/top_k. --ingest then reads
+    it all into the lake (else `ttsw ingest` the folder; rank logs with --format rank-logs --samples).
 
     \b
     Examples:
       ttsw generate lm-eval --model Qwen/Qwen2.5-1.5B-Instruct --tasks gsm8k --limit 50 --device cuda
       ttsw generate lm-eval --model M --tasks my_task --include-path tasks/ --gen-kwargs temperature=0.8,do_sample=True
+      ttsw generate lm-eval --model M --tasks gsm8k --backend vllm --repeats 8 --log-tokens --decoding min_p=0.05 --ingest
     """
-    from generation.config import flags_given, resolve
-    from generation.jobs.lm_eval import run_lm_eval
+    from generation.config import flags_given, resolve, to_yaml
 
     config = resolve(LmEvalConfig, config_file, flags_given(LmEvalConfig, params))
-    results = run_lm_eval(config)
-    click.echo(f"wrote {results} and its samples files")
-    click.echo(f"next: `ttsw ingest {results.parent}` to read them into the lake")
+    ingest = click.get_current_context().meta.get("ttsw.ingest_sources")
+    if then_ingest and ingest is None:
+        raise click.UsageError("--ingest needs the ttsw command line (`ttsw generate lm-eval ... --ingest`)")
+    if dry_run:
+        click.echo(to_yaml(config).rstrip())
+        click.echo("---")
+        click.echo(f"tasks: {', '.join(config.tasks)}  (model {config.model}, backend {config.backend})")
+        repeats = f" x {config.repeats} repeats" if config.repeats else " x each task's repeats"
+        docs = (f"at most {config.limit} per task, {config.limit * len(config.tasks)} in all{repeats}" if config.limit
+                else "all of each task's test docs (not counted without loading the tasks; --limit K caps them)")
+        click.echo(f"docs: {docs}")
+        click.echo(f"writes: {config.output_path}/<model>/results_<time>.json, samples_<task>_<time>.jsonl"
+                   + (", low_conf_ranks_/all_sampled_ranks_<task>_<time>.jsonl" if config.log_tokens else ""))
+        return
+    from generation.jobs.lm_eval import run_lm_eval
+
+    output = run_lm_eval(config)
+    click.echo(f"wrote {output.results} and its samples files")
+    for task, logs in output.rank_logs.items():
+        click.echo(f"rank logs of {task}: {', '.join(p.name for p in logs)}")
+    if not then_ingest:
+        click.echo(f"next: `ttsw ingest {output.results.parent}` to read them into the lake")
+        return
+    for line in ingest(home, output.ingest_sources()):
+        click.echo(line)

@@ -605,9 +605,12 @@ class TopkConfig:
 
 # --- lm-eval -------------------------------------------------------------------------------------
 
+LM_EVAL_BACKENDS = ("hf", "vllm")
+
+
 @dataclass
 class LmEvalConfig:
-    """lm-eval's simple_evaluate with the hf model, its samples logged, written in lm-eval's layout."""
+    """lm-eval's simple_evaluate (hf or vllm, our decoding rules), samples and rank logs in lm-eval's layout."""
 
     model: str | None = opt(None, "Causal LM: a Hugging Face name or local folder. Required.")
     tasks: tuple[str, ...] = opt((), "lm-eval task names, comma-separated. Required.")
@@ -622,6 +625,22 @@ class LmEvalConfig:
     dtype: str = opt("auto", "Weights dtype.", choices=DTYPES)
     device: str = opt("cpu", "Device: cpu, cuda, cuda:1 ...", identity=False)
     batch_size: int = opt(1, "lm-eval batch size.", check=at_least(1), identity=False)
+    backend: str = opt("hf", "lm-eval model: hf (transformers, CPU or GPU) or vllm (offline engine, GPU).",
+                       choices=LM_EVAL_BACKENDS)
+    repeats: int | None = opt(None, "Sample each doc this many times (sets every task's repeats; default: "
+                                    "the task's).", check=at_least(1))
+    decoding: dict[str, Any] = opt({}, "Decoding rules beyond the tasks' temperature/top_p/top_k "
+                                       "(generation.decoding), as key=value,... or a YAML mapping: min_p=0.05.",
+                                   check=_decoding_check, metavar="RULES")
+    log_tokens: bool = opt(False, "Write the rank logs low_conf_ranks_<task>_<time>.jsonl and "
+                                  "all_sampled_ranks_<task>_<time>.jsonl beside lm-eval's files.")
+    low_conf_threshold: float | None = opt(1.0, "With log_tokens: log the steps whose top-1 probability is below "
+                                                "this (none: no low_conf log; the seed's default).", check=in_unit)
+    all_sampled_threshold: float | None = opt(0.1, "With log_tokens: log the steps whose chosen token's "
+                                                   "probability is below this (none: no all_sampled log).",
+                                              check=in_unit)
+    tensor_parallel_size: int = opt(1, "GPUs per model (vllm).", check=at_least(1), identity=False)
+    gpu_memory_utilization: float = opt(0.9, "Share of GPU memory vLLM may take.", check=in_unit, identity=False)
 
     def problems(self) -> list[tuple[str, str]]:
         out = []
@@ -629,4 +648,14 @@ class LmEvalConfig:
             out.append(("model", "no model given: pass --model or set model in the config file"))
         if not self.tasks:
             out.append(("tasks", "no tasks given: pass --tasks TASK,..."))
+        if self.decoding:
+            from generation.decoding.rules import DecodingRules
+
+            try:
+                DecodingRules.from_dict(self.decoding)
+            except (ValueError, TypeError) as exc:
+                out.append(("decoding", str(exc)))
+        if self.log_tokens and self.low_conf_threshold is None and self.all_sampled_threshold is None:
+            out.append(("log_tokens", "log_tokens with both thresholds off logs nothing: set low_conf_threshold "
+                                      "or all_sampled_threshold"))
         return out

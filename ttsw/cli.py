@@ -66,6 +66,35 @@ def cli(ctx: click.Context, home: str) -> None:
     from warehouse.home import resolve_home
 
     ctx.obj = resolve_home(home)
+    ctx.meta["ttsw.ingest_sources"] = ingest_sources
+
+
+def ingest_sources(home, sources: list[tuple[str, str, dict]]) -> list[str]:
+    """Ingest (source, format, reader options) items; the summary lines, then one line per run with its id.
+
+    Generation must not import ingest (DESIGN §2): a generate command that offers --ingest finds
+    this function in click's context meta ("ttsw.ingest_sources"), put there by the root command.
+    """
+    from pathlib import Path
+
+    from ingest.runner import ingest
+    from warehouse.catalog import memory_connection
+
+    lines = []
+    for source, fmt, options in sources:
+        summary = ingest(home, [source], fmt=fmt, options=options, progress=False)
+        lines += [f"{source} [{fmt}]"] + summary.lines()
+        if summary.failed:
+            raise click.ClickException(f"ingesting {source} failed: {summary.failed[0]}")
+    uris = [str(Path(s).resolve()) for s, _, _ in sources]
+    con = memory_connection(home)
+    try:
+        runs = con.sql("select run_id, name, status from lake.runs where source_uri in (select unnest(?)) "
+                       "order by name", params=[uris]).fetchall()
+    finally:
+        con.close()
+    return lines + [f"run {run_id}  {name}  [{status}]" for run_id, name, status in runs]
+
 
 def main() -> None:
     from warehouse.errors import WarehouseError
