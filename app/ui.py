@@ -42,6 +42,14 @@ def require_marts(snap: data.Snapshot, *names: str) -> None:
         st.stop()
 
 
+def has_mart(snap: data.Snapshot, name: str) -> bool:
+    """For a section of a page: whether serving/ has the mart; if not, says so (the page goes on)."""
+    if name in data.marts(snap):
+        return True
+    st.info(f"No {name} mart yet: run `ttsw build`.", icon=":material/info:")
+    return False
+
+
 def simulated_banner(snap: data.Snapshot) -> None:
     runs = data.simulated_runs(snap)
     names = runs["names"]

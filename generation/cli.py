@@ -343,6 +343,27 @@ def _scoring_report(outcome, table: str, seconds: float) -> None:
     click.echo("next: `ttsw build` for the marts")
 
 
+def _score_run(home: Home, config_class: type, plan_job, run_job, table: str, config_file: str | None,
+               params: dict, dry_run: bool, progress: bool | None, describe=None) -> None:
+    """The body of the commands that add rows to an existing run (prm, embed): resolve the config,
+    plan, then print the plan (--dry-run; `describe` adds a line) or run it with a progress bar."""
+    import time
+
+    from generation.config import flags_given, resolve
+
+    config = resolve(config_class, config_file, flags_given(config_class, params))
+    plan = plan_job(home, config)
+    if dry_run:
+        _scoring_plan_text(home, plan, table)
+        if describe is not None:
+            click.echo(describe(config, plan))
+        return
+    started = time.perf_counter()
+    with _scoring_progress(progress, "problem") as bar:
+        outcome = run_job(home, plan, on_start=lambda todo: bar.reset(total=len(todo)), on_part=bar.update)
+    _scoring_report(outcome, table, time.perf_counter() - started)
+
+
 @generate.command("prm", context_settings={"max_content_width": 100})
 @_scoring_options
 @click_options(PrmConfig)
@@ -363,22 +384,13 @@ def prm(home: Home, config_file: str | None, dry_run: bool, progress: bool | Non
       ttsw generate prm --run RUN --prm-model RLHFlow/Llama3.1-8B-PRM-Deepseek-Data --style rlhflow
       ttsw generate prm --run RUN --prm-model M --token-thresholds 128,256 --kinds whole --dry-run
     """
-    import time
-
-    from generation.config import flags_given, resolve
     from generation.jobs import prm as job
 
-    config = resolve(PrmConfig, config_file, flags_given(PrmConfig, params))
-    plan = job.plan(home, config)
-    if dry_run:
-        _scoring_plan_text(home, plan, "prm_scores")
-        click.echo(f"scores: {len(config.token_thresholds) + config.full} partial(s) per completion x kinds "
-                   f"{', '.join(config.kinds)}, generator tokenizer {plan.generator_tokenizer}")
-        return
-    started = time.perf_counter()
-    with _scoring_progress(progress, "problem") as bar:
-        outcome = job.run_prm(home, plan, on_start=lambda todo: bar.reset(total=len(todo)), on_part=bar.update)
-    _scoring_report(outcome, "prm_scores", time.perf_counter() - started)
+    def describe(config: PrmConfig, plan) -> str:
+        return (f"scores: {len(config.token_thresholds) + config.full} partial(s) per completion x kinds "
+                f"{', '.join(config.kinds)}, generator tokenizer {plan.generator_tokenizer}")
+
+    _score_run(home, PrmConfig, job.plan, job.run_prm, "prm_scores", config_file, params, dry_run, progress, describe)
 
 
 @generate.command("embed", context_settings={"max_content_width": 100})
@@ -398,20 +410,9 @@ def embed(home: Home, config_file: str | None, dry_run: bool, progress: bool | N
       ttsw generate embed --run RUN --embedding-model sentence-transformers/all-MiniLM-L6-v2
       ttsw generate embed --run RUN --embedding-model BAAI/bge-small-en-v1.5 --normalize --dry-run
     """
-    import time
-
-    from generation.config import flags_given, resolve
     from generation.jobs import embed as job
 
-    config = resolve(EmbedConfig, config_file, flags_given(EmbedConfig, params))
-    plan = job.plan(home, config)
-    if dry_run:
-        _scoring_plan_text(home, plan, "embeddings")
-        return
-    started = time.perf_counter()
-    with _scoring_progress(progress, "problem") as bar:
-        outcome = job.run_embed(home, plan, on_start=lambda todo: bar.reset(total=len(todo)), on_part=bar.update)
-    _scoring_report(outcome, "embeddings", time.perf_counter() - started)
+    _score_run(home, EmbedConfig, job.plan, job.run_embed, "embeddings", config_file, params, dry_run, progress)
 
 
 # --- teacher-forced top-k ------------------------------------------------------------------------

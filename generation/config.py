@@ -203,7 +203,7 @@ class GenerateConfig:
 
     def temperature_blocks(self) -> list[tuple[float, int]]:
         """(temperature, samples) per block, in sample order: the mixture's counts follow the ratios
-        (largest remainder, ties to the earlier temperature); one block without a mixture."""
+        (generation.mixtures: cumulative rounding); one block without a mixture."""
         if not self.temperatures:
             return [(float(self.temperature), self.n)]
         from generation.mixtures import block_counts

@@ -1,7 +1,11 @@
 """Temperature mixtures (HNC): how many of a problem's n samples each temperature gets.
 
-One rule for every job that samples a mixture (the simulator and `ttsw generate bon`): counts
-follow the ratios by largest remainder, ties to the earlier temperature, so they always sum to n.
+One rule for every job that samples a mixture (the simulator and `ttsw generate bon`), the block
+rule of search-and-learn's HNC runs: with shares s_t = r_t / sum(r), the first round(s_0·n)
+samples are at the first temperature, the next up to round((s_0+s_1)·n) at the second, and so on
+(cumulative rounding, half to even as Python's round), so the blocks always cover n. The
+stratified estimator (dbt: int_run_strata, int_stratified_subsets) cuts its subsets by the same
+rule, so at n = N its subset is every sample.
 """
 
 from __future__ import annotations
@@ -11,10 +15,11 @@ from typing import Sequence
 
 def block_counts(ratios: Sequence[float], n: int) -> list[int]:
     """Samples per temperature for `n` samples split by `ratios` (any positive weights)."""
-    total = float(sum(ratios))
-    shares = [r / total * n for r in ratios]
-    counts = [int(share) for share in shares]
-    by_remainder = sorted(range(len(shares)), key=lambda i: (-(shares[i] - counts[i]), i))
-    for i in by_remainder[:n - sum(counts)]:
-        counts[i] += 1
-    return counts
+    total = 0.0
+    for ratio in ratios:
+        total += ratio
+    bounds, running = [0], 0.0
+    for ratio in ratios:
+        running += ratio
+        bounds.append(round(running / total * n))
+    return [after - before for before, after in zip(bounds, bounds[1:])]

@@ -120,7 +120,7 @@ class SimSpec:
         return 0 if self.teacher_forced else self.n * self.problems
 
     def sample_temperatures(self) -> np.ndarray:
-        """The temperature of each sample index: counts follow the ratios (largest remainder);
+        """The temperature of each sample index: counts follow the ratios (cumulative rounding);
         blocks in order for bon and beam_search, cyclic for DVTS (as search-and-learn assigns them)."""
         counts = np.array(block_counts(self.temperature_ratios, self.n), dtype=np.int64)
         which = np.repeat(np.arange(len(counts)), counts)

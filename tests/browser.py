@@ -111,3 +111,20 @@ def open_scaling_page(page, url: str, screenshot: str) -> None:
     assert page.locator('[data-testid="stException"]').count() == 0
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / screenshot), full_page=True)
+
+
+def check_page(page, url: str, heading: str, charts: int, tables: int = 0, screenshot: str | None = None) -> None:
+    """Open a dashboard page, wait for its heading, exactly `charts` Vega charts and at least `tables`
+    drawn data frames, check that no exception is shown, and keep a screenshot in test-artifacts/."""
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_role("heading", name=heading, exact=True).wait_for(timeout=30_000)
+    page.wait_for_function(f"document.querySelectorAll('{CHART}').length >= {charts}", timeout=30_000)
+    if tables:
+        page.wait_for_function(
+            f"""document.querySelectorAll('[data-testid="stDataFrame"] canvas').length >= {tables}""", timeout=30_000)
+    page.wait_for_timeout(2000)  # let vega and the tables finish drawing before the screenshot
+    assert page.locator('[data-testid="stVegaLiteChart"]').count() == charts, url
+    assert page.locator('[data-testid="stException"]').count() == 0, url
+    if screenshot:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / screenshot), full_page=True)

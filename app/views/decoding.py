@@ -43,8 +43,7 @@ def pick_runs(choices: dict[str, str], key: str) -> dict[str, str]:
 
 def low_confidence_section(snap: data.Snapshot, filters: dict[str, list[str]]) -> None:
     st.header("Accuracy by low-confidence steps")
-    if "low_confidence_accuracy" not in data.marts(snap):
-        st.info("No low_confidence_accuracy mart yet: run `ttsw build`.", icon=":material/info:")
+    if not ui.has_mart(snap, "low_confidence_accuracy"):
         return
     choices = queries.run_choices(snap, ("low_confidence_accuracy",), filters)
     if not choices:
@@ -74,8 +73,7 @@ def low_confidence_section(snap: data.Snapshot, filters: dict[str, list[str]]) -
 
 def candidate_section(snap: data.Snapshot, filters: dict[str, list[str]]) -> None:
     st.header("Candidate position")
-    if "candidate_position" not in data.marts(snap):
-        st.info("No candidate_position mart yet: run `ttsw build`.", icon=":material/info:")
+    if not ui.has_mart(snap, "candidate_position"):
         return
     choices = queries.run_choices(snap, ("candidate_position",), filters)
     if not choices:

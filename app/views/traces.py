@@ -18,8 +18,7 @@ PHRASE_VALUES = ("occurrences", "share")
 
 def map_section(snap: data.Snapshot, run_id: str) -> None:
     st.header("Embedding map")
-    if "trace_embedding_map" not in data.marts(snap):
-        st.info("No trace_embedding_map mart yet: run `ttsw build`.", icon=":material/info:")
+    if not ui.has_mart(snap, "trace_embedding_map"):
         return
     models = queries.embedding_models(snap, run_id)
     if not models:
@@ -57,8 +56,7 @@ def map_section(snap: data.Snapshot, run_id: str) -> None:
 
 def lengths_section(snap: data.Snapshot, run_id: str) -> None:
     st.header("Lengths")
-    if "trace_stats" not in data.marts(snap):
-        st.info("No trace_stats mart yet: run `ttsw build`.", icon=":material/info:")
+    if not ui.has_mart(snap, "trace_stats"):
         return
     measures = queries.stat_measures(snap, run_id)
     if not measures:
@@ -80,8 +78,7 @@ def lengths_section(snap: data.Snapshot, run_id: str) -> None:
 
 def phrases_section(snap: data.Snapshot, run_id: str) -> None:
     st.header("Frequent phrases")
-    if "trace_phrases" not in data.marts(snap):
-        st.info("No trace_phrases mart yet: run `ttsw build`.", icon=":material/info:")
+    if not ui.has_mart(snap, "trace_phrases"):
         return
     frame = queries.phrases(snap, run_id)
     if frame.is_empty():

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from app.queries import calibration
-from browser import ARTIFACTS, CHART, chromium_page, served_dashboard
+from browser import check_page, chromium_page, served_dashboard
 from test_difficulty_page import chart_data, write_runs_summary
 from generation.decoding.rules import DecodingRules
 from warehouse.home import Home
@@ -185,17 +185,8 @@ def analysis_server(tiny_demo_home, tmp_path):
 
 @pytest.mark.browser
 def test_analysis_pages_render_in_chromium(chromium, analysis_server):
-    ARTIFACTS.mkdir(exist_ok=True)
     with chromium_page(chromium, height=1400) as browser_page:
         for path, heading, charts in [("difficulty", "Difficulty", 3), ("prm", "PRM reliability", 3),
                                       ("calibration", "Calibration", 2)]:
-            browser_page.goto(f"{analysis_server}/{path}", wait_until="domcontentloaded")
-            browser_page.get_by_role("heading", name=heading, exact=True).wait_for(timeout=30_000)
-            browser_page.wait_for_selector(CHART, state="visible", timeout=30_000)
-            browser_page.wait_for_function(
-                f"document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]').length >= {charts}", timeout=30_000)
-            browser_page.wait_for_timeout(1000)  # let vega finish drawing before the screenshot
-            assert browser_page.locator('[data-testid="stVegaLiteChart"]').count() == charts, path
-            assert browser_page.locator('[data-testid="stException"]').count() == 0, path
-            browser_page.screenshot(path=str(ARTIFACTS / f"{path}.png"), full_page=True)
+            check_page(browser_page, f"{analysis_server}/{path}", heading, charts=charts, screenshot=f"{path}.png")
         assert browser_page.get_by_text("dynamic_topk: [2, 1, 1, 1, 1, 1, 1, 1, 1, 1]").count() == 1

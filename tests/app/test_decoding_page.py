@@ -13,7 +13,7 @@ import pytest
 
 from app import charts, charts_decoding, data
 from app.queries import decoding as queries
-from browser import ARTIFACTS, CHART, chromium_page
+from browser import check_page, chromium_page
 from warehouse.home import Home
 
 PAGE = "views/decoding.py"
@@ -297,13 +297,5 @@ def test_demo_warehouse_renders_every_analysis(tiny_demo_home, open_dashboard):
 @pytest.mark.browser
 def test_decoding_page_renders_in_chromium(chromium, demo_server):
     with chromium_page(chromium, height=2400) as page:
-        page.goto(f"{demo_server}/decoding?analysis=by_max_rank", wait_until="domcontentloaded")
-        page.get_by_role("heading", name="Decoding", exact=True).wait_for(timeout=30_000)
-        page.wait_for_function(f"document.querySelectorAll('{CHART}').length >= 4", timeout=30_000)
-        page.wait_for_function("""document.querySelectorAll('[data-testid="stDataFrame"] canvas').length >= 2""",
-                               timeout=30_000)
-        page.wait_for_timeout(2000)  # let vega and the tables finish drawing before the screenshot
-        assert page.locator('[data-testid="stVegaLiteChart"]').count() == 4
-        assert page.locator('[data-testid="stException"]').count() == 0
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "decoding.png"), full_page=True)
+        check_page(page, f"{demo_server}/decoding?analysis=by_max_rank", "Decoding", charts=4, tables=2,
+                   screenshot="decoding.png")

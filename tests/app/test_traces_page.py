@@ -10,7 +10,7 @@ import pytest
 
 from app import charts, charts_decoding, data
 from app.queries import traces as queries
-from browser import ARTIFACTS, CHART, chromium_page
+from browser import check_page, chromium_page
 # the runs (B newer than A), the home builder, the chart readers and the demo server fixture
 from test_decoding_page import LABEL_A, LABEL_B, RUN_A, RUN_B, home_with, rows_of, spec
 from warehouse.home import Home
@@ -297,13 +297,5 @@ def test_demo_warehouse_renders_every_view(tiny_demo_home, open_dashboard):
 @pytest.mark.browser
 def test_traces_page_renders_in_chromium(chromium, demo_server):
     with chromium_page(chromium, height=2400) as page:
-        page.goto(f"{demo_server}/traces?projection=PCA+3-D&colour=cluster", wait_until="domcontentloaded")
-        page.get_by_role("heading", name="Reasoning traces", exact=True).wait_for(timeout=30_000)
-        page.wait_for_function(f"document.querySelectorAll('{CHART}').length >= 5", timeout=30_000)
-        page.wait_for_function("""document.querySelectorAll('[data-testid="stDataFrame"] canvas').length >= 2""",
-                               timeout=30_000)
-        page.wait_for_timeout(2000)  # let vega and the tables finish drawing before the screenshot
-        assert page.locator('[data-testid="stVegaLiteChart"]').count() == 5
-        assert page.locator('[data-testid="stException"]').count() == 0
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "traces.png"), full_page=True)
+        check_page(page, f"{demo_server}/traces?projection=PCA+3-D&colour=cluster", "Reasoning traces", charts=5,
+                   tables=2, screenshot="traces.png")

@@ -78,10 +78,12 @@ def test_missing_config_file_is_a_clear_error(tmp_path):
 @pytest.mark.parametrize("n, temperatures, ratios, blocks", [
     (4, (), (), [(0.8, 4)]),
     (8, (0.4, 0.8, 1.2, 1.6), (), [(0.4, 2), (0.8, 2), (1.2, 2), (1.6, 2)]),
-    # 10 x (1, 1, 2) / 4 = 2.5, 2.5, 5: floors 2, 2, 5; the one left goes to the first tied remainder
-    (10, (0.4, 0.8, 1.2), (1, 1, 2), [(0.4, 3), (0.8, 2), (1.2, 5)]),
-    # 6 x (0.75, 0.25) = 4.5, 1.5: floors 4, 1; the one left to the first (ties to the earlier)
-    (6, (0.4, 1.2), (0.75, 0.25), [(0.4, 5), (1.2, 1)]),
+    # cumulative shares 1/4, 2/4, 4/4 of 10: bounds round(2.5) = 2 (half to even), round(5) = 5, 10
+    (10, (0.4, 0.8, 1.2), (1, 1, 2), [(0.4, 2), (0.8, 3), (1.2, 5)]),
+    # 0.75 of 6 = 4.5 rounds to 4 (half to even); the rest is the second block
+    (6, (0.4, 1.2), (0.75, 0.25), [(0.4, 4), (1.2, 2)]),
+    # thirds of 7: bounds round(2.33) = 2, round(4.67) = 5, 7
+    (7, (0.4, 0.8, 1.2), (), [(0.4, 2), (0.8, 3), (1.2, 2)]),
 ])
 def test_temperature_blocks_by_hand(n, temperatures, ratios, blocks):
     config = resolve(GenerateConfig, None, {"model": "m", "n": n, "temperatures": temperatures,

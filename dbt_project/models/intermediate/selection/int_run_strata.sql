@@ -4,8 +4,9 @@
 --                  among its distinct sample temperatures in ascending order.
 --   share_before / share_through: the cumulative shares of the strata before it and through it,
 --                  from `temperature_ratios` (equal shares 1/k without them, or when their length
---                  differs), added left to right like the HNC block rule of
---                  ingest/readers/search_and_learn/temperatures.py.
+--                  differs), added left to right and divided by their sum, like the HNC block rule
+--                  of generation/mixtures.py (and of ingest/readers/search_and_learn/temperatures.py,
+--                  whose ratios add up to 1).
 -- The stratified subset at n keeps, of stratum t, its first
 -- round(share_through * n) - round(share_before * n) samples: the rule's cumulative rounding
 -- (half to even, as Python's round), so the quotas always add up to n.
@@ -78,8 +79,10 @@ final as (
         cast(stratum as bigint) as stratum,
         temperatures[stratum] as temperature,
         case when stratum = 1 then cast(0 as double)
-            else list_reduce(shares[1:stratum - 1], lambda total, share: total + share) end as share_before,
-        list_reduce(shares[1:stratum], lambda total, share: total + share) as share_through
+            else list_reduce(shares[1:stratum - 1], lambda total, share: total + share)
+                / list_reduce(shares, lambda total, share: total + share) end as share_before,
+        list_reduce(shares[1:stratum], lambda total, share: total + share)
+            / list_reduce(shares, lambda total, share: total + share) as share_through
 
     from strata
 
