@@ -436,6 +436,7 @@ def topk(home: Home, config_file: str | None, dry_run: bool, progress: bool | No
     Examples:
       ttsw generate topk --model Qwen/Qwen2.5-1.5B-Instruct --dataset texts.jsonl --text-field text
       ttsw generate topk --model M --run RUN --top-k 20 --max-length 1024 --dry-run
+      ttsw generate topk --config generation/configs/topk_torchtune.yaml --dataset texts.jsonl
     """
     import time
     from pathlib import Path

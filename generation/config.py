@@ -569,12 +569,16 @@ class EmbedConfig(ScoringConfig):
 
 # --- teacher-forced top-k (topk) -----------------------------------------------------------------
 
+TOPK_ENGINES = ("transformers", "torchtune")
+
+
 @dataclass
 class TopkConfig:
     """Teacher-forced top-k over texts: one forward pass per text, the top k of each next-token distribution."""
 
     name: str | None = opt(None, "Run name (default: topk/<model>/<texts>/k<top_k>).", identity=False)
-    model: str | None = opt(None, "Causal LM: a Hugging Face name or local folder. Required.")
+    model: str | None = opt(None, "Causal LM: a Hugging Face name or local folder (with --engine torchtune: the "
+                                  "model's name on the run). Required.")
     dataset: str | None = opt(None, "Texts: a local .jsonl/.json/.parquet file (give this or --run).")
     text_field: str = opt("text", "Field of a dataset record holding the text; a dotted path reaches into nested "
                                   "records.")
@@ -593,6 +597,12 @@ class TopkConfig:
                             check=_shard_check, identity=False, metavar="I/K")
     category: str | None = opt(None, "Free label for grouping runs (runs.category).", identity=False)
     notes: str | None = opt(None, "Notes kept with the run (runs.notes).", identity=False)
+    engine: str = opt("transformers", "transformers (AutoModelForCausalLM of --model) or torchtune (the model, "
+                                      "checkpointer and tokenizer of --torchtune-config; --model then only names "
+                                      "the model on the run; needs torchtune==0.6.1 torchao==0.15.0).",
+                      choices=TOPK_ENGINES)
+    torchtune_config: str | None = opt(None, "torchtune YAML with model, checkpointer and tokenizer components "
+                                             "(--engine torchtune).", metavar="FILE")
 
     def problems(self) -> list[tuple[str, str]]:
         out = []
@@ -600,6 +610,11 @@ class TopkConfig:
             out.append(("model", "no model given: pass --model or set model in the config file"))
         if bool(self.dataset) == bool(self.run):
             out.append(("dataset", "give the texts as exactly one of --dataset FILE or --run RUN"))
+        if self.engine == "torchtune" and not self.torchtune_config:
+            out.append(("torchtune_config", "--engine torchtune needs --torchtune-config FILE (a torchtune YAML "
+                                            "with model, checkpointer and tokenizer)"))
+        if self.engine != "torchtune" and self.torchtune_config:
+            out.append(("torchtune_config", "--torchtune-config is read only with --engine torchtune"))
         return out
 
 

@@ -11,13 +11,17 @@ The texts are a local file's records (doc_idx = the record's index) or the compl
 (doc_idx = the index in problem, sample order). Texts shorter than two tokens have no position
 and are left out. The run id is a hash of the identity fields, so running again resumes per part
 of `part_size` texts (generation.jobs.base).
+
+Two engines give the logits: transformers (AutoTokenizer and AutoModelForCausalLM of --model) and,
+where it is installed, torchtune (generation.jobs.topk_torchtune: the components of a torchtune
+YAML). Everything after the logits is the same code.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from generation.config import ConfigError, TopkConfig, identity, to_dict
 from generation.jobs.base import Outcome, Shard, run_in_parts
@@ -59,20 +63,23 @@ def read_texts(home: Home, config: TopkConfig) -> tuple[list[str], str, dict[str
     return texts[:config.max_docs] if config.max_docs else texts, dataset, record
 
 
-def encode(tokenizer, texts: list[str], max_length: int | None) -> dict[int, list[int]]:
+def encode(encode_text: Callable[[str], list[int]], texts: list[str],
+           max_length: int | None) -> dict[int, list[int]]:
     """doc_idx -> token ids (cut to max_length), for the texts with at least two tokens."""
     out = {}
     for doc_idx, text in enumerate(texts):
-        ids = tokenizer(text)["input_ids"]
+        ids = encode_text(text)
         ids = ids[:max_length] if max_length else ids
         if len(ids) >= 2:
             out[doc_idx] = ids
     return out
 
 
-def topk_rows(model, docs: dict[int, list[int]], keys: list[int], *, top_k: int, batch_size: int,
-              pad_id: int, device, run_id: str) -> list[dict[str, Any]]:
-    """token_topk rows of these docs: positions 1..len-1 of each, docs in `keys` order."""
+def topk_rows(forward: Callable, docs: dict[int, list[int]], keys: list[int], *, top_k: int, batch_size: int,
+              pad_id: int, run_id: str) -> list[dict[str, Any]]:
+    """token_topk rows of these docs: positions 1..len-1 of each, docs in `keys` order.
+
+    forward(ids, mask) gives the logits (batch, positions, vocab) of right-padded ids."""
     import torch
 
     from generation.jobs.prm import _pad_batch
@@ -82,7 +89,7 @@ def topk_rows(model, docs: dict[int, list[int]], keys: list[int], *, top_k: int,
         batch = keys[start:start + batch_size]
         ids, mask = _pad_batch([docs[k] for k in batch], pad_id)
         with torch.no_grad():
-            logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float()
+            logits = forward(ids, mask).float()
         k = min(top_k, logits.shape[-1])
         probs, top = logits.softmax(-1).topk(k, dim=-1)  # sorted, most probable first
         probs, top = probs.cpu(), top.cpu()
@@ -99,16 +106,19 @@ def topk_rows(model, docs: dict[int, list[int]], keys: list[int], *, top_k: int,
 
 def run_identity(config: TopkConfig, source_run: dict[str, Any] | None) -> dict[str, Any]:
     fields = identity(config)
+    if config.engine == "transformers":  # keeps the run ids from before the engine option existed
+        del fields["engine"], fields["torchtune_config"]
     if source_run is not None:  # the resolved id, not the reference given
         fields["run"] = source_run["run_id"]
     return {"job": JOB, "job_version": JOB_VERSION, **fields}
 
 
-def _versions() -> dict[str, str | None]:
+def _versions(engine: str) -> dict[str, str | None]:
     from importlib.metadata import PackageNotFoundError, version
 
     out: dict[str, str | None] = {"job": f"{JOB} v{JOB_VERSION}"}
-    for package in ("tts-warehouse", "torch", "transformers"):
+    packages = ("torchtune", "torchao") if engine == "torchtune" else ("transformers",)
+    for package in ("tts-warehouse", "torch", *packages):
         try:
             out[package] = version(package)
         except PackageNotFoundError:
@@ -124,6 +134,7 @@ class Plan:
     meta: dict[str, Any]
     docs: dict[int, list[int]]
     texts: int  # texts read, before the ones too short were left out
+    torchtune: Any = None  # the TorchtuneEngine (tokenizer built, model not loaded) with --engine torchtune
 
     @property
     def run_id(self) -> str:
@@ -135,11 +146,23 @@ class Plan:
 
 
 def plan(home: Home, config: TopkConfig, source_uri: str | None = None) -> Plan:
-    from transformers import AutoTokenizer
-
     texts, dataset, source_run = read_texts(home, config)
-    tokenizer = AutoTokenizer.from_pretrained(config.model, trust_remote_code=config.trust_remote_code)
-    docs = encode(tokenizer, texts, config.max_length)
+    engine, extra = None, {}
+    if config.engine == "torchtune":
+        from generation.jobs.topk_torchtune import TorchtuneEngine
+
+        engine = TorchtuneEngine(config.torchtune_config)
+        encode_text = engine.encode
+        extra = {"torchtune": engine.components}  # the YAML itself, not only its path, is kept on the run
+    else:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(config.model, trust_remote_code=config.trust_remote_code)
+
+        def encode_text(text: str) -> list[int]:
+            return tokenizer(text)["input_ids"]
+
+    docs = encode(encode_text, texts, config.max_length)
     if not docs:
         raise ConfigError(f"no text of {config.dataset or config.run} has two tokens or more: nothing to score")
     run_id = derive_run_id("generated", run_identity(config, source_run))
@@ -150,9 +173,26 @@ def plan(home: Home, config: TopkConfig, source_uri: str | None = None) -> Plan:
             "dataset": dataset, "model": config.model, "approach": APPROACH, "strategy": "default",
             "temperature": 1.0, "top_k": config.top_k, "n": 1, "decoder": "teacher_forced",
             "category": config.category, "notes": config.notes,
-            "config": {**to_dict(config), "shard": None, "run": source_run["run_id"] if source_run else None},
-            "versions": _versions()}
-    return Plan(config, meta, docs, len(texts))
+            "config": {**to_dict(config), "shard": None, "run": source_run["run_id"] if source_run else None,
+                       **extra},
+            "versions": _versions(config.engine)}
+    return Plan(config, meta, docs, len(texts), engine)
+
+
+def _transformers_forward(config: TopkConfig, device) -> tuple[Callable, int]:
+    """forward(ids, mask) -> logits of --model on `device`, and the id that pads."""
+    from transformers import AutoModelForCausalLM
+
+    from generation.jobs.scoring import torch_dtype
+
+    model = AutoModelForCausalLM.from_pretrained(config.model, dtype=torch_dtype(config.dtype),
+                                                 trust_remote_code=config.trust_remote_code).to(device).eval()
+    pad = model.config.pad_token_id
+
+    def forward(ids, mask):
+        return model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+
+    return forward, pad if pad is not None else 0  # padded positions are masked and never read
 
 
 def run_topk(home: Home, plan: Plan, on_start=None, on_part=None) -> Outcome:
@@ -162,22 +202,20 @@ def run_topk(home: Home, plan: Plan, on_start=None, on_part=None) -> Outcome:
 
     def start(todo: list[int]) -> None:
         if todo:
-            from transformers import AutoModelForCausalLM
+            from generation.jobs.scoring import torch_device
 
-            from generation.jobs.scoring import torch_device, torch_dtype
-
-            state["device"] = torch_device(config.device)
-            state["model"] = AutoModelForCausalLM.from_pretrained(
-                config.model, dtype=torch_dtype(config.dtype),
-                trust_remote_code=config.trust_remote_code).to(state["device"]).eval()
-            pad = state["model"].config.pad_token_id
-            state["pad"] = pad if pad is not None else 0  # padded positions are masked and never read
+            device = torch_device(config.device)
+            if plan.torchtune is not None:
+                # any id inside the vocabulary pads: padding comes after the real tokens (see load)
+                state["forward"], state["pad"] = plan.torchtune.load(device, config.dtype), 0
+            else:
+                state["forward"], state["pad"] = _transformers_forward(config, device)
         if on_start is not None:
             on_start(todo)
 
     def work(batch: list[int]) -> dict[str, list]:
-        rows = topk_rows(state["model"], plan.docs, batch, top_k=config.top_k, batch_size=config.batch_size,
-                         pad_id=state["pad"], device=state["device"], run_id=plan.run_id)
+        rows = topk_rows(state["forward"], plan.docs, batch, top_k=config.top_k, batch_size=config.batch_size,
+                         pad_id=state["pad"], run_id=plan.run_id)
         if on_part is not None:
             on_part(len(batch))
         return {"token_topk": rows}
@@ -187,4 +225,4 @@ def run_topk(home: Home, plan: Plan, on_start=None, on_part=None) -> Outcome:
                             part_size=config.part_size, marker="token_topk", key_column="doc_idx", tables=(),
                             work=work, on_start=start)
     finally:
-        state.pop("model", None)
+        state.pop("forward", None)
