@@ -299,7 +299,8 @@ def references(reference: dict) -> tuple[dict, dict]:
 def warehouse(tmp_path_factory):
     home = Home(tmp_path_factory.mktemp("dbt_estimators") / "home").ensure_writable()
     reference = make_lake(home, random.Random(20240611))
-    build(home, variables={"mc_draws": MC_DRAWS, "majority_exact_max_samples": EXACT_MAX}, echo=False)
+    build(home, variables={"mc_draws": MC_DRAWS, "majority_mc_draws": MC_DRAWS,
+                            "majority_exact_max_samples": EXACT_MAX}, echo=False)
     rows = pq.read_table(home.serving / "selection_accuracy_by_problem.parquet").to_pylist()
     runs = pq.read_table(home.serving / "selection_accuracy.parquet").to_pylist()
     exact, mc = references(reference)

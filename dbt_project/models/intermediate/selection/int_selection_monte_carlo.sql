@@ -1,21 +1,24 @@
 -- Unbiased estimator by Monte Carlo, per run x problem x method x prm_model x prm_aggregation x n:
--- the expected accuracy over uniform size-n subsets of the N samples, estimated from
--- var('mc_draws') random permutations per problem (0 by default: off). Two rules use it:
---   weighted: every PRM x aggregation of every problem;
+-- the expected accuracy over uniform size-n subsets of the N samples, estimated from random
+-- permutations per problem. Two rules use it:
+--   weighted: every PRM x aggregation of every problem, var('mc_draws') draws (0 by default: off);
 --   majority: problems with more samples than var('majority_exact_max_samples'), which the exact
---             model (int_selection_majority_unbiased) leaves out; votes of 1.
+--             model (int_selection_majority_unbiased) leaves out; votes of 1;
+--             var('majority_mc_draws') draws (200 by default).
 -- The first n of a uniform permutation are a uniform size-n subset, so one permutation serves
--- every n; it is shared by every rule, PRM and aggregation of the problem and seeded by
+-- every n; draw d is the same permutation for every rule, PRM and aggregation of the problem
+-- (a rule with fewer draws uses the first ones), seeded by
 -- var('mc_seed') through DuckDB's hash, so a build is reproducible. DuckDB's hash of one string
 -- is well mixed; its multi-argument form is not (it skews which samples come first), hence the
 -- concatenation. At n, a draw's subset is its first n_used samples, voted on by subset_vote, whose
 -- tie rule still looks at sample_pos (not the permutation). accuracy = the share of draws whose
 -- winner is correct (a draw without voters is wrong); stderr = its standard error,
 -- stddev_samp / sqrt(draws) (0 at n = N, where every draw holds all samples, and for one draw).
--- Cost: about 2 x samples x draws rows per PRM x aggregation, hence off by default:
--- `ttsw build --vars '{mc_draws: 200}'`.
+-- Cost: about 2 x samples x draws rows per PRM x aggregation, hence weighted is off by default:
+-- `ttsw build --vars '{mc_draws: 200}'`. Only the problems some rule estimates are permuted.
 
-{%- set draws = var('mc_draws') %}
+{%- set weighted_draws = var('mc_draws') %}
+{%- set majority_draws = var('majority_mc_draws') %}
 {%- set seed = var('mc_seed') %}
 
 with voters as (
@@ -29,9 +32,11 @@ with voters as (
         sample_pos,
         cluster_id,
         is_correct,
-        score
+        score,
+        {{ weighted_draws }} as draws
 
     from {{ ref('int_sample_prm_scores') }}
+    where {{ weighted_draws }} > 0
 
     union all
 
@@ -44,38 +49,45 @@ with voters as (
         samples.sample_pos,
         samples.cluster_id,
         samples.is_correct,
-        1.0 as score
+        1.0 as score,
+        {{ majority_draws }} as draws
 
     from {{ ref('int_samples_graded') }} as samples
     inner join {{ ref('int_problem_counts') }} as counts
         on counts.run_id = samples.run_id
         and counts.problem_id = samples.problem_id
     where counts.samples > {{ var('majority_exact_max_samples') }}
+        and {{ majority_draws }} > 0
 
 ),
 
-draws as (
+-- the samples of the problems some rule estimates, with the most draws any rule wants of them
+permutable as (
 
-    select range as draw from range({{ draws }})
+    select
+        run_id,
+        problem_id,
+        sample_pos,
+        max(draws) as draws
+
+    from voters
+    group by run_id, problem_id, sample_pos
 
 ),
 
 permuted as (
 
     select
-        samples.run_id,
-        samples.problem_id,
-        samples.sample_pos,
-        draws.draw,
+        run_id,
+        problem_id,
+        sample_pos,
+        draw,
         row_number() over (
-            partition by samples.run_id, samples.problem_id, draws.draw
-            order by hash(concat_ws('|', {{ seed }}, samples.run_id, samples.problem_id, draws.draw,
-                samples.sample_pos)),
-                samples.sample_pos
+            partition by run_id, problem_id, draw
+            order by hash(concat_ws('|', {{ seed }}, run_id, problem_id, draw, sample_pos)), sample_pos
         ) - 1 as draw_pos
 
-    from {{ ref('int_samples_graded') }} as samples
-    cross join draws
+    from (select *, unnest(range(draws)) as draw from permutable)
 
 ),
 
@@ -97,6 +109,7 @@ members as (
         on permuted.run_id = voters.run_id
         and permuted.problem_id = voters.problem_id
         and permuted.sample_pos = voters.sample_pos
+        and permuted.draw < voters.draws
     inner join problem_grid
         on problem_grid.run_id = voters.run_id
         and problem_grid.problem_id = voters.problem_id
@@ -138,10 +151,10 @@ estimates as (
         scorings.prm_aggregation,
         problem_grid.n,
         cast(coalesce(wins.wins, 0) as double) as wins,
-        cast({{ draws }} as double) as draws
+        cast(scorings.draws as double) as draws
 
     from problem_grid
-    inner join (select distinct run_id, problem_id, method, prm_model, prm_aggregation from voters) as scorings
+    inner join (select distinct run_id, problem_id, method, prm_model, prm_aggregation, draws from voters) as scorings
         on scorings.run_id = problem_grid.run_id
         and scorings.problem_id = problem_grid.problem_id
     left join wins
@@ -151,7 +164,6 @@ estimates as (
         and wins.prm_model is not distinct from scorings.prm_model
         and wins.prm_aggregation is not distinct from scorings.prm_aggregation
         and wins.n = problem_grid.n
-    where {{ draws }} > 0
 
 ),
 
