@@ -54,9 +54,7 @@ binned as (
     select
         run_id,
         'by_count' as analysis,
-        case when low_confidence_steps < {{ count_cap }} then cast(low_confidence_steps as varchar)
-            else '{{ count_cap }}+' end as bin,
-        least(low_confidence_steps, {{ count_cap }}) as bin_order,
+        {{ capped_bin('low_confidence_steps', count_cap) }},
         'response' as unit,
         is_correct
 
@@ -67,8 +65,7 @@ binned as (
     select
         run_id,
         'by_rank' as analysis,
-        case when rank < {{ rank_cap }} then cast(rank as varchar) else '{{ rank_cap }}+' end as bin,
-        least(rank, {{ rank_cap }}) as bin_order,
+        {{ capped_bin('rank', rank_cap) }},
         'step' as unit,
         is_correct
 
@@ -79,8 +76,7 @@ binned as (
     select
         run_id,
         'by_rank_single_event' as analysis,
-        case when single_rank < {{ rank_cap }} then cast(single_rank as varchar) else '{{ rank_cap }}+' end as bin,
-        least(single_rank, {{ rank_cap }}) as bin_order,
+        {{ capped_bin('single_rank', rank_cap) }},
         'response' as unit,
         is_correct
 

@@ -27,11 +27,7 @@ traced as (
 
     select
         run_id,
-        case
-            when grouping(is_correct) = 1 then 'all'
-            when is_correct then 'correct'
-            else 'wrong'
-        end as correctness,
+        {{ correctness_group() }} as correctness,
         count(*) as traced_samples
 
     from texts
@@ -43,11 +39,7 @@ phrase_counts as (
 
     select
         run_id,
-        case
-            when grouping(is_correct) = 1 then 'all'
-            when is_correct then 'correct'
-            else 'wrong'
-        end as correctness,
+        {{ correctness_group() }} as correctness,
         phrase,
         sum(occurrences) as occurrences,
         count(*) as samples

@@ -22,11 +22,7 @@ grouped as (
 
     select
         run_id,
-        case
-            when grouping(is_correct) = 1 then 'all'
-            when is_correct then 'correct'
-            else 'wrong'
-        end as correctness,
+        {{ correctness_group() }} as correctness,
         count(*) as samples,
         avg(case when finish_reason = 'length' then 1.0 when finish_reason is not null then 0.0 end)
             as truncated_share,
