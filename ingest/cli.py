@@ -62,18 +62,38 @@ def _floats(values: tuple[str, ...]) -> list[float]:
         raise click.BadParameter(str(exc), param_hint="--temperature") from None
 
 
-@click.command()
+class _FormatsListed(click.Command):
+    """`ttsw ingest --help` ends with each reader's own description, so the list is never copied by hand."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from ingest.readers import available
+
+        with formatter.section("Formats (detected by content; --format NAME skips detection)"):
+            formatter.write_dl([(reader.name, reader.description) for reader in available()])
+
+
+@click.command(cls=_FormatsListed)
 @click.argument("sources", nargs=-1, metavar="SOURCE...")
 @click.option("--format", "fmt", metavar="FORMAT", help="Skip format detection (see the list below).")
 @click.option("--registry", type=click.Path(exists=True, dir_okay=False), help="A registry YAML of categories.")
 @click.option("--category", "categories", multiple=True, help="Registry categories to ingest (repeat or comma-separate).")
-@click.option("--config", "configs", multiple=True, help="Only these configs (search-and-learn subset names); repeatable.")
-@click.option("--seed", "seeds", multiple=True, type=int, help="Only runs with this seed; repeatable.")
-@click.option("--temperature", "temperatures", multiple=True, help="Only runs at this temperature; repeatable.")
+@click.option("--config", "configs", multiple=True,
+              help="Filter: only these configs (search-and-learn subset names); repeatable. Sets nothing.")
+@click.option("--seed", "seeds", multiple=True, type=int,
+              help="Filter: only runs whose source says this seed; repeatable. To state a seed the source "
+                   "lacks, use --meta seed=S.")
+@click.option("--temperature", "temperatures", multiple=True,
+              help="Filter: only runs whose source says this temperature; repeatable. To state one the source "
+                   "lacks, use --meta temperature=T.")
 @click.option("--revision", help="Hub revision (branch, tag or commit) to read.")
-@click.option("--dataset", help="Dataset name, overriding what the source says.")
-@click.option("--model", help="Generator model name, overriding what the source says.")
-@click.option("--prm-model", help="PRM that produced the source's step scores (default: what the source says, else 'unknown').")
+@click.option("--meta", "meta", multiple=True, metavar="KEY=VALUE",
+              help="State a runs column the source lacks, e.g. --meta temperature=0.8 --meta seed=42 "
+                   "--meta prm_model=RLHFlow/Llama3.1-8B-PRM-Deepseek-Data; repeatable. A value the source "
+                   "states otherwise is an error; one guessed from a file or folder name is replaced.")
+@click.option("--dataset", help="Shorthand for --meta dataset=…: the dataset the problems are filed under.")
+@click.option("--model", help="Shorthand for --meta model=…: the generator model.")
+@click.option("--prm-model", help="Shorthand for --meta prm_model=…: the PRM that produced the step scores "
+                                  "(default: what the source says, else 'unknown').")
 @click.option("--embedding-model", help="Reasoning traces: the model that made the embeddings.")
 @click.option("--samples", type=click.Path(exists=True), help="Rank logs: the lm-eval samples file they align to.")
 @click.option("--embeddings", type=click.Path(exists=True, dir_okay=False), help="Reasoning traces: the .npy of embeddings.")
@@ -83,7 +103,7 @@ def _floats(values: tuple[str, ...]) -> list[float]:
 @pass_home
 def ingest(home: Home, sources: tuple[str, ...], fmt: str | None, registry: str | None, categories: tuple[str, ...],
            configs: tuple[str, ...], seeds: tuple[int, ...], temperatures: tuple[str, ...], revision: str | None,
-           dataset: str | None, model: str | None, prm_model: str | None, embedding_model: str | None,
+           meta: tuple[str, ...], dataset: str | None, model: str | None, prm_model: str | None, embedding_model: str | None,
            samples: str | None, embeddings: str | None, list_only: bool,
            keep_going: bool, progress: bool | None) -> None:
     """Bring runs produced elsewhere into the lake: files, folders, or hf://org/repo Hub datasets.
@@ -91,27 +111,22 @@ def ingest(home: Home, sources: tuple[str, ...], fmt: str | None, registry: str 
     The format is detected (override with --format); re-ingesting the same source changes nothing.
     Ends with a summary: runs written, rows per table, rows skipped and why.
 
-    \b
-    Formats:
-      search-and-learn   Hub datasets or local copies (repo folder, save_to_disk, Parquet/JSONL)
-      bon-parquet        Best-of-N Parquet with is_verified and key-value metadata
-      prm-json           PRM-reliability JSON (metadata + results/solutions) or its correlation output
-      reasoning-traces   reasoning-trace results JSON (+ --embeddings .npy)
-      lm-eval            lm-eval output folders (results_*.json + samples_*.jsonl)
-      rank-logs          low_conf_ranks_*.jsonl / all_sampled_ranks_*.jsonl (+ --samples)
-      topk-jsonl         teacher-forced top-k lines {"gt", "top_ids", "top_probs"}
-      qwen-math-eval     Qwen2.5-Math evaluation JSONL (idx, question, gt, code, pred, score)
+    Filters (--config, --seed, --temperature) only choose among the runs a source holds; --meta
+    states what a source lacks. The formats are listed below.
     """
     import sys
 
+    from ingest.metadata import parse_given
     from ingest.registry import category_sources
     from ingest.runner import ingest as run_ingest
 
     if bool(registry) != bool(categories):
         raise click.UsageError("--registry and --category go together")
+    given = parse_given(meta, {"dataset": dataset, "model": model, "prm_model": prm_model})
     options = {"configs": list(configs), "seeds": list(seeds), "temperatures": _floats(temperatures),
-               "revision": revision, "dataset": dataset, "model": model, "prm_model": prm_model,
-               "embedding_model": embedding_model, "samples": samples, "embeddings": embeddings}
+               "revision": revision, "embedding_model": embedding_model, "samples": samples,
+               "embeddings": embeddings,
+               **{k: given[k] for k in ("dataset", "model", "prm_model") if k in given}}
     groups: list[tuple[str | None, list[str]]] = [(None, list(sources))] if sources else []
     if registry:
         pairs = category_sources(registry, list(categories))
@@ -125,7 +140,7 @@ def ingest(home: Home, sources: tuple[str, ...], fmt: str | None, registry: str 
         return
     for category, group_sources in groups:
         summary = run_ingest(home, group_sources, fmt=fmt, options={**options, "category": category},
-                             progress=show, keep_going=keep_going)
+                             progress=show, keep_going=keep_going, given=given)
         if category:
             click.echo(f"category {category}:")
         for line in summary.lines():
@@ -135,14 +150,33 @@ def ingest(home: Home, sources: tuple[str, ...], fmt: str | None, registry: str 
 
 
 def _list(groups, fmt: str | None, options: dict) -> None:
-    from ingest.readers import detect, get_reader
+    """What each source holds; a source that cannot be read says why in one line and the rest go on."""
+    from ingest.readers import get_reader, route
+    from warehouse.errors import WarehouseError
 
+    failed = 0
     for category, group_sources in groups:
         if category:
             click.echo(f"category {category}:")
-        for source in group_sources:
-            reader = get_reader(fmt) if fmt else detect(source)
-            click.echo(f"{source}  [{reader.name}]")
-            for listing in reader.list_runs(source, options):
-                details = ", ".join(f"{k}={v}" for k, v in listing.details.items() if v not in (None, "", []))
-                click.echo(f"  {listing.name}" + (f"  ({details})" if details else ""))
+        for given_source in group_sources:
+            try:
+                pairs, passed_over = ([(given_source, get_reader(fmt))], []) if fmt else route(given_source)
+            except WarehouseError as exc:
+                click.echo(f"{given_source}  [unreadable] {exc}")
+                failed += 1
+                continue
+            for source, reader in pairs:
+                try:
+                    listings = list(reader.list_runs(source, options))
+                except WarehouseError as exc:
+                    click.echo(f"{source}  [unreadable] {exc}")
+                    failed += 1
+                    continue
+                click.echo(f"{source}  [{reader.name}]")
+                for listing in listings:
+                    details = ", ".join(f"{k}={v}" for k, v in listing.details.items() if v not in (None, "", []))
+                    click.echo(f"  {listing.name}" + (f"  ({details})" if details else ""))
+            for path in passed_over:
+                click.echo(f"{path}  [passed over: no known format]")
+    if failed:
+        raise click.ClickException(f"{failed} source(s) could not be listed (above)")

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from warehouse.home import Home
+
+REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 
 
 @pytest.fixture
@@ -41,3 +46,15 @@ def tiny_demo_home(tmp_path_factory) -> Home:
                            "--no-serve"], capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return Home(root)
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    """`../shared/data/real/`: real outputs of real tools, as their authors committed them. Read-only.
+    Under CI a missing folder fails the test; elsewhere it skips (a clone without shared/ beside it)."""
+    root = Path(os.environ.get("TTSW_REAL_DATA", REAL_DATA))
+    if not (root / "README.md").is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"real data missing: {root} (CI needs ../shared/data/real beside the clone)")
+        pytest.skip(f"real data not found at {root}")
+    return root

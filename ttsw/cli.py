@@ -9,6 +9,7 @@ transformers or vllm. Errors the user can fix (`WarehouseError`) print as one li
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -115,3 +116,11 @@ def main() -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:  # a bug or an input no check foresaw: one line; TTSW_DEBUG=1 shows the traceback
+        if os.environ.get("TTSW_DEBUG"):
+            raise
+        where = exc.filename if isinstance(exc, OSError) and exc.filename else None
+        click.echo(f"error: {type(exc).__name__}: {exc}" + (f" ({where})" if where and str(where) not in str(exc)
+                                                           else "")
+                   + " — set TTSW_DEBUG=1 for the traceback, and please report it", err=True)
+        sys.exit(1)

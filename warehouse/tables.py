@@ -79,10 +79,12 @@ ANSWER_CLUSTERS = _table("answer_clusters", [
     ("grader_version", _str),
 ], grain=("problem_id", "answer_key", "grader", "grader_version"))
 
+# score_kind: what the scores are, 'probability' (in [0, 1]) or 'raw' (any real number: reward-model
+# outputs, logits); null when the writer does not know, and the build infers it per run x PRM.
 PRM_SCORES = _table("prm_scores", [
     ("run_id", _str), ("problem_id", _str), ("sample_idx", _i32), ("prm_model", _str),
-    ("token_threshold", _i32), ("kind", _str), ("step_idx", _i32), ("score", _f64),
-], grain=("run_id", "problem_id", "sample_idx", "prm_model", "token_threshold", "kind", "step_idx"),
+    ("token_threshold", _i32), ("kind", _str), ("step_idx", _i32), ("score", _f64), ("score_kind", _str),
+], grain=("run_id", "problem_id", "sample_idx", "prm_model", "token_threshold", "kind", "step_idx"), version=2,
     required=("run_id", "problem_id", "sample_idx", "prm_model", "kind", "step_idx"))
 
 TOKEN_TRACES = _table("token_traces", [

@@ -3,8 +3,11 @@
 - `boxed` (MATH-like datasets, the default): the last `\\boxed{…}`/`\\fbox{…}`.
 - `gsm8k`: the last `#### …` line (GSM8K's reference format), else the last box, else the last
   "the answer is …"; thousands separators are dropped (`1,000` → `1000`).
-- `choice` (multiple-choice datasets): a letter A–J, from the last box that holds one (`\\boxed{C}`,
-  `\\boxed{(C)}`, `\\boxed{\\text{(C)}}`), else from the last "answer is (C)" / "Answer: C".
+- `choice` (multiple-choice datasets): a letter A–Z (MMLU-Pro+ has options up to L; the text
+  alone does not say how many options there were, and a letter beyond them is simply wrong),
+  from the last box that holds one (`\\boxed{C}`, `\\boxed{(C)}`, `\\boxed{\\text{(C)}}`), else
+  from the last "answer is (C)" / "Answer: C" / "answer is **K**". A bare letter counts only when
+  no word follows it, so "the answer is I think (C)" gives C and "Answer: A rectangle" nothing.
 
 Each is a chain of finders, the first that finds wins. `boxed` and `gsm8k` fall back to
 math-verify's extraction on the text's tail when the chain finds nothing; `choice` does not (a
@@ -24,8 +27,11 @@ Finder = Callable[[str], "str | None"]
 _HASHES = re.compile(r"####[ \t]*(?P<answer>[^\n]*)")
 _ANSWER_IS = re.compile(r"answer\s+is\s*:?\s*(?P<answer>[^\n]*?)\s*(?:\.?\s*$|\.\s|\n)", re.I | re.M)
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
-_CHOICE_IN_BOX = re.compile(r"(?:\\text\{)?\(?(?P<letter>[A-J])\)?\}?")
-_CHOICE_STATED = re.compile(r"answer(?:\s+is)?\s*:?\s*\$?\(?(?P<letter>[A-J])\)?(?![A-Za-z])", re.I)
+_CHOICE_IN_BOX = re.compile(r"(?:\\text\{)?\(?(?P<letter>[A-Z])\)?\}?")
+# "answer is (K)", "Answer: K.", "answer is **(K)**"; a bare letter must not start a word or
+# sentence ("The answer is A rectangle", "answer: I think …").
+_CHOICE_STATED = re.compile(
+    r"answer(?:\s+is)?\s*:?\s*[$*]*\s*(?:\((?P<paren>[A-Za-z])\)|(?P<bare>[A-Za-z])(?![A-Za-z])(?!\s+[A-Za-z]))", re.I)
 
 
 def _first_of(*finders: Finder) -> Finder:
@@ -64,8 +70,10 @@ def _boxed_choice(text: str) -> str | None:
 
 
 def _stated_choice(text: str) -> str | None:
-    letter = _last(_CHOICE_STATED, "letter")(text)
-    return letter.upper() if letter else None
+    last = None
+    for last in _CHOICE_STATED.finditer(text):
+        pass
+    return None if last is None else (last["paren"] or last["bare"]).upper()
 
 
 GSM8K = Extractor("gsm8k", _plain_number(_first_of(_last(_HASHES), extract_boxed, _last(_ANSWER_IS))))

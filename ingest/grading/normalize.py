@@ -11,6 +11,10 @@ notation that changes neither the rendered mathematics nor math-verify's reading
 - `\\dfrac`/`\\tfrac` → `\\frac`, `\\dbinom`/`\\tbinom` → `\\binom`;
 - a degree sign after a number (`90^\\circ`), a leading currency sign (`\\$5`);
 - trailing `.`, `,`, `;`;
+- an unbraced command argument of `^` or `_` gets its braces (`4^\\frac{3}{2}` → `4^{\\frac{3}{2}}`,
+  `2^-\\frac12`, `2^\\sqrt{2}`, `2^\\sqrt[3]{2}`, `x_\\frac{1}{2}`, `2^\\binom{2}{1}`): TeX reads
+  them so, but math-verify reads `4^\\frac{3}{2}` as `3/2` (and `2^-\\frac12` as `-1/2`) and cannot
+  parse the others at all;
 - a text wrapper around the whole answer (`\\text`, `\\textbf`, `\\mathrm`, `\\mbox`, …): dropped
   when its content has no word in it (`\\text{(C)}` → `(C)`), otherwise spelled `\\text{…}`,
   because math-verify reads a bare word as a product of letters (`stop` would equal `pots`).
@@ -24,7 +28,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.grading.latex import matching_brace
+from ingest.grading.latex import argument_end, matching_brace
 
 # One left-to-right pass over LaTeX tokens; `\\` (a row break) is consumed whole so that the
 # backslash after it is never read as the start of a command.
@@ -46,6 +50,9 @@ _WORD = re.compile(r"[A-Za-z]{2}")
 _TRAILING_PUNCTUATION = re.compile(r"(?<!\\)[.,;\s]+$")
 _CURRENCY = re.compile(r"^\\\$\s*(?=[\d.])")
 _KEEP_SPACE = "\x00"
+# `^`/`_` followed, without a brace, by a command that takes arguments: (command, arguments).
+_UNBRACED_SCRIPT = re.compile(r"[\^_]\s*(?P<body>-?\s*\\(?P<command>frac|sqrt|binom)(?![A-Za-z]))")
+_ARGUMENTS = {"frac": 2, "binom": 2, "sqrt": 1}
 
 
 def _rewrite_token(match: re.Match) -> str:
@@ -88,6 +95,25 @@ def _squeeze_math(text: str) -> str:
     return _WHITESPACE.sub("", protected).replace(_KEEP_SPACE, " ")
 
 
+def _brace_scripts(text: str) -> str:
+    """`^\\frac{a}{b}` → `^{\\frac{a}{b}}`, and the same for `_`, `\\sqrt`, `\\binom`, a leading `-`."""
+    pieces, position = [], 0
+    for script in _UNBRACED_SCRIPT.finditer(text):
+        if script.start() < position:
+            continue
+        end = script.end()
+        if script["command"] == "sqrt" and text.startswith("[", end):
+            end = text.find("]", end) + 1 or len(text)
+        for _ in range(_ARGUMENTS[script["command"]]):
+            end = argument_end(text, end) if end is not None else None
+        if end is None:
+            continue  # an argument that never closes: leave it as written
+        body = script.start("body")
+        pieces += [text[position:body], "{", text[body:end], "}"]
+        position = end
+    return "".join(pieces) + text[position:]
+
+
 def _unwrap_text(text: str) -> str:
     whole = _WHOLE_TEXT.fullmatch(text)
     if whole is None or matching_brace(text, whole.start("content") - 1) != len(text) - 1:
@@ -100,6 +126,7 @@ def _normalize_once(text: str) -> str:
     text = _strip_math_delimiters(text.strip())
     text = _TOKEN_REWRITES.sub(_rewrite_token, text)
     text = _squeeze_whitespace(text)
+    text = _brace_scripts(text)
     text = _CURRENCY.sub("", text)
     text = _TRAILING_PUNCTUATION.sub("", text)
     return _unwrap_text(text)

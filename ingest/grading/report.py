@@ -1,48 +1,42 @@
-"""What grading found, as SQL over the lake: each completion's status, and where our verdicts
-disagree with the labels a source gave (`completions.source_is_correct`).
+"""What grading found, as SQL over the lake: each completion's status, and where our grading
+disagrees with what a source claimed (`ttsw grade --compare-source`).
 
-A completion's status is its (gold, answer) verdict's status (`ok`, `timeout`, `parse_error`,
-`error`) under the current grader version, or `no_answer` when nothing was extracted; it is
-`ungraded` while its pair has no verdict yet and `no_gold` when its problem has no gold answer.
-Only `ok` verdicts can be correct; every other status counts as wrong.
+Every kind of claim a source stored is compared, each in its own section:
+- per-sample labels (`completions.source_is_correct`) vs our verdicts (lm-eval runs are left to
+  the per-filter section, where every filter's labels are named);
+- selected answers (`pred_*@n`), pass@k and run-level accuracies vs our selections
+  (`ingest.grading.compare_selections`);
+- lm-eval's per-doc scores per filter, and its aggregates (`ingest.grading.compare_lm_eval`).
+Statuses are those of `ingest.grading.comparison`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
-from ingest.grading.verify import GRADER, GRADER_VERSION
+from ingest.grading.comparison import GRADED, UNJUDGED, Section, format_table, params, verdict_label
 from warehouse.catalog import memory_connection
 from warehouse.home import Home
+from warehouse.lake import ensure_lake
+
+__all__ = ["DISAGREEMENTS_SHOWN", "SourceComparison", "compare_source", "format_table", "status_counts"]
 
 DISAGREEMENTS_SHOWN = 20
-_CELL = 48
+NOTHING_CLAIMED = ("no source claim to compare: no graded completion carries a source label, and no run "
+                   "has selection claims (source_claims) or lm-eval scores")
 
-_GRADED = """
-    with verdicts as (
-        select gold_key, answer_key, is_correct, status from lake.verdicts
-        where grader = $grader and grader_version = $version
-    )
-    select a.run_id, a.problem_id, a.sample_idx, a.answer,
-           case when a.answer_key is null then 'no_answer' when a.gold_key is null then 'no_gold'
-                else coalesce(v.status, 'ungraded') end as status,
-           coalesce(v.is_correct, false) as is_correct
-    from lake.answers a
-    left join verdicts v using (gold_key, answer_key)
-    where $runs is null or list_contains($runs, a.run_id)
-"""
-
-_STATUS_COUNTS = f"select status, count(*) as n from ({_GRADED}) group by status order by n desc, status"
+_STATUS_COUNTS = f"select status, count(*) as n from ({GRADED}) group by status order by n desc, status"
 
 _COMPARED = f"""
     select g.*, c.source_answer, c.source_is_correct, p.gold_answer, r.name as run,
            g.is_correct = c.source_is_correct as agree
-    from ({_GRADED}) g
+    from ({GRADED}) g
     join lake.completions c using (run_id, problem_id, sample_idx)
     left join lake.problems p using (problem_id)
     left join lake.runs r using (run_id)
-    where c.source_is_correct is not null and g.status not in ('ungraded', 'no_gold')
+    where c.source_is_correct is not null and g.status not in {UNJUDGED}
+      and g.run_id not in (select distinct run_id from lake.lm_eval_samples)
 """
 
 _PER_RUN = f"""
@@ -54,74 +48,68 @@ _PER_RUN = f"""
 
 _DISAGREEMENTS = f"""
     select run, problem_id, sample_idx, gold_answer as gold, source_answer, answer as our_answer,
-           case when is_correct then 'correct' when status = 'ok' then 'wrong' else status end as our_verdict
+           {verdict_label('is_correct', 'status')} as our_verdict
     from ({_COMPARED}) where not agree
     order by run, problem_id, sample_idx limit $limit
 """
-
-
-def _params(runs: Sequence[str] | None) -> dict:
-    return {"runs": list(runs) if runs else None, "grader": GRADER, "version": GRADER_VERSION}
 
 
 def status_counts(home: Home, runs: Sequence[str] | None = None) -> dict[str, int]:
     """Completions (of `runs`, default all) per status."""
     con = memory_connection(home)
     try:
-        return dict(con.sql(_STATUS_COUNTS, params=_params(runs)).fetchall())
+        return dict(con.sql(_STATUS_COUNTS, params=params(runs)).fetchall())
     finally:
         con.close()
 
 
 @dataclass
 class SourceComparison:
-    per_run: list[dict]
-    disagreements: list[dict]
+    """Every section that had something to compare, in the order printed."""
+
+    labels: Section
+    sections: list[Section] = field(default_factory=list)
 
     @property
-    def compared(self) -> int:
-        return sum(r["compared"] for r in self.per_run)
+    def all_sections(self) -> list[Section]:
+        return [s for s in (self.labels, *self.sections) if s.rows or s.notes]
 
-    @property
-    def agreement(self) -> float | None:
-        return sum(r["agree"] for r in self.per_run) / self.compared if self.compared else None
+    def section(self, title_start: str) -> Section | None:
+        return next((s for s in self.all_sections if s.title.startswith(title_start)), None)
 
     def lines(self) -> list[str]:
-        if not self.per_run:
-            return ["no graded completion carries a source label (completions.source_is_correct)"]
-        agree = sum(r["agree"] for r in self.per_run)
-        lines = [f"agreement with the source's labels: {agree:,} of {self.compared:,} "
-                 f"({self.agreement:.4%}); per run:", *format_table(self.per_run)]
-        if self.disagreements:
-            lines += [f"first {len(self.disagreements)} disagreements:", *format_table(self.disagreements)]
-        return lines
+        sections = self.all_sections
+        if not sections:
+            return [NOTHING_CLAIMED]
+        return [line for section in sections for line in section.lines()]
 
 
-def compare_source(home: Home, runs: Sequence[str] | None = None, *,
-                   limit: int = DISAGREEMENTS_SHOWN) -> SourceComparison:
-    """Our verdicts against `completions.source_is_correct`, per run, with the first disagreements."""
+def compare_source(home: Home, runs: Sequence[str] | None = None, *, limit: int = DISAGREEMENTS_SHOWN,
+                   workers: int = 1, timeout: float = 5.0, progress: bool | None = False) -> SourceComparison:
+    """Everything the sources of `runs` (default all) claimed, against our grading, with the
+    first `limit` disagreements of each claim type. Claimed answers whose (gold, answer) pair has
+    no verdict yet are verified (`workers` processes, `timeout` seconds a pair) and cached."""
+    from ingest.grading.claims import grade_claims
+    from ingest.grading.compare_lm_eval import lm_eval_sections
+    from ingest.grading.compare_selections import selection_sections
+
+    ensure_lake(home)
+    claims, _ = grade_claims(home, runs, workers=workers, timeout=timeout, progress=progress)
     con = memory_connection(home)
     try:
-        params = _params(runs)
-        per_run = con.sql(_PER_RUN, params=params).to_arrow_table().to_pylist()
-        disagreements = con.sql(_DISAGREEMENTS, params={**params, "limit": limit}).to_arrow_table().to_pylist()
+        query = params(runs)
+        labels = Section("our verdicts vs the source's per-sample labels (completions.source_is_correct)",
+                         con.sql(_PER_RUN, params=query).to_arrow_table().to_pylist(),
+                         con.sql(_DISAGREEMENTS, params={**query, "limit": limit}).to_arrow_table().to_pylist())
+        labels.summary = _label_summary(labels.rows)
+        sections = [*selection_sections(con, home, claims, query, limit), *lm_eval_sections(con, query, limit)]
     finally:
         con.close()
-    return SourceComparison(per_run, disagreements)
+    return SourceComparison(labels, sections)
 
 
-def format_table(rows: list[dict]) -> list[str]:
-    """Rows as aligned text columns (long cells cut, newlines shown as ⏎)."""
-    if not rows:
-        return []
-    headers = list(rows[0])
-    cells = [[_cell(row[h]) for h in headers] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-    return ["  ".join(text.ljust(width) for text, width in zip(line, widths)).rstrip()
-            for line in [headers, ["-" * w for w in widths], *cells]]
-
-
-def _cell(value) -> str:
-    text = "" if value is None else f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
-    text = text.replace("\n", "⏎")
-    return text if len(text) <= _CELL else text[:_CELL - 1] + "…"
+def _label_summary(rows: list[dict]) -> list[str]:
+    compared = sum(r["compared"] for r in rows)
+    agree = sum(r["agree"] for r in rows)
+    return [f"agreement with the source's labels: {agree:,} of {compared:,} ({agree / compared:.4%})"] \
+        if compared else []

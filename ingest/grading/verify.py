@@ -8,7 +8,10 @@ hard per-pair timeout, which kills the worker, is the only limit, so a slow pair
 `timeout` rather than silently graded wrong.
 
 A verdict is valid for one grader version: change `GRADER_REVISION` whenever the answer keys,
-the wrapping or the verify options change, and every pair is verified again.
+the wrapping or the verify options change, and every pair is verified again. Keys are keyed
+again (`answer_key` is idempotent) before parsing, so a key stored by an older `normalize` is
+verified under today's rules. Revisions: `ttsw1` the first; `ttsw2` braces unbraced `^`/`_`
+arguments (`4^\\frac{3}{2}` was read as `3/2`).
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from importlib.metadata import version
 
 from math_verify import parse, verify
 
+from ingest.grading.normalize import answer_key
+
 GRADER = "math_verify"
-GRADER_REVISION = "ttsw1"
+GRADER_REVISION = "ttsw2"
 GRADER_VERSION = f"math-verify {version('math-verify')}+{GRADER_REVISION}"
 
 # Verdict statuses. `timeout`: the pair ran past the hard limit; `error`: its worker died.
@@ -45,7 +50,7 @@ def math_verify_parse(text: str) -> list:
 @lru_cache(maxsize=8192)
 def parsed(key: str) -> tuple:
     """math-verify's reading of a key (cached: pairs come sorted by gold, answers repeat)."""
-    return tuple(math_verify_parse(as_latex(key)))
+    return tuple(math_verify_parse(as_latex(answer_key(key) or key)))
 
 
 def verify_pair(pair: tuple[str, str]) -> tuple[bool, str]:

@@ -3,6 +3,10 @@
 Each entry names a module holding `READER`, an object of the `Reader` protocol (`base.py`). Modules
 import only when needed, so listing formats stays cheap. Sniffing goes down the list in order, most
 specific first; `--format` skips it.
+
+A folder that holds several formats (say, a checkout of results from several tools) is split by
+`route`: a folder goes whole to the reader that claims it when no part of it belongs to another
+format; otherwise each entry is routed on its own, and files no reader knows are passed over.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import importlib
 from ingest.readers.base import Reader, SourceError
 
 FORMATS: dict[str, str] = {
+    "inspect": "ingest.readers.inspect_log",
     "lm-eval": "ingest.readers.lm_eval",
     "rank-logs": "ingest.readers.rank_logs",
     "topk-jsonl": "ingest.readers.topk_jsonl",
@@ -44,9 +49,68 @@ def available() -> list[Reader]:
 
 
 def detect(source: str) -> Reader:
-    """The reader of the first format whose sniff accepts `source`."""
-    for reader in available():
+    """The reader of the first format whose sniff accepts `source`; else an error saying what the source
+    looks like and what each reader looked for."""
+    from pathlib import Path
+
+    if not source.startswith("hf://") and not Path(source).exists():
+        raise SourceError(source, "no such file or folder")
+    readers = available()
+    for reader in readers:
         if reader.sniff(source):
             return reader
-    raise SourceError(source, "cannot tell its format; name it with --format "
-                              f"({', '.join(r.name for r in available())})")
+    looked = "; ".join(f"{r.name}: {r.description}" for r in readers)
+    raise SourceError(source, f"cannot tell its format ({_what_it_is(source)}). Looked for — {looked}. "
+                              "Name the format with --format NAME if it is one of these")
+
+
+def route(source: str) -> tuple[list[tuple[str, Reader]], list[str]]:
+    """The (source, reader) pairs `source` splits into, and the files passed over as no known format.
+
+    A file, a Hub address or a folder one format claims whole is one pair. A folder whose entries
+    belong to different formats is split entry by entry (hidden entries are ignored). A source
+    nothing in which is known raises `detect`'s error."""
+    from pathlib import Path
+
+    path = Path(source)
+    if source.startswith("hf://") or not path.is_dir():
+        return [(source, detect(source))], []
+    readers = available()
+    pairs: list[tuple[str, Reader]] = []
+    passed_over: list[str] = []
+
+    def claims(entry: Path) -> set[str]:
+        return {r.name for r in readers if r.sniff(str(entry))}
+
+    def walk(folder: Path) -> None:
+        entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+        owner = next((r for r in readers if r.sniff(str(folder))), None)
+        if owner is not None and all(claims(e) <= {owner.name} for e in entries):
+            pairs.append((str(folder), owner))
+            return
+        for entry in entries:
+            if entry.is_dir():
+                walk(entry)
+            elif (first := next((r for r in readers if r.sniff(str(entry))), None)) is not None:
+                pairs.append((str(entry), first))
+            else:
+                passed_over.append(str(entry))
+
+    walk(path)
+    if not pairs:
+        detect(source)  # raises, saying what the folder holds and what each reader looked for
+    return pairs, passed_over
+
+
+def _what_it_is(source: str) -> str:
+    from collections import Counter
+    from pathlib import Path
+
+    path = Path(source)
+    if source.startswith("hf://"):
+        return "a Hub address"
+    if path.is_dir():
+        kinds = Counter(p.suffix or p.name for p in path.rglob("*") if p.is_file())
+        shown = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common(4))
+        return f"a folder of {sum(kinds.values())} files: {shown}" if kinds else "an empty folder"
+    return f"a {path.suffix or 'suffix-less'} file of {path.stat().st_size:,} bytes"

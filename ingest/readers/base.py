@@ -18,11 +18,13 @@ from typing import Any, Callable, Iterable, Iterator, Protocol
 
 import pyarrow as pa
 
+from warehouse.errors import WarehouseError
+
 Batch = tuple[str, Any]  # (lake table name, rows: Arrow table, Polars frame, dict of columns or list of dicts)
 
 
-class SourceError(ValueError):
-    """Bad input: says which file, which line or row, which field, and what is wrong."""
+class SourceError(WarehouseError, ValueError):
+    """Bad input: says which file, which line or row, which field, and what is wrong (printed as one line)."""
 
     def __init__(self, path: Any, message: str, *, line: int | None = None, row: int | None = None,
                  field: str | None = None):
@@ -48,6 +50,8 @@ class RunData:
                                              # tables may omit run_id (the runner fills it in)
     skipped: Counter = field(default_factory=Counter)  # reason -> rows skipped, filled while batches run
     warnings: list[str] = field(default_factory=list)
+    provenance: dict[str, str] = field(default_factory=dict)  # runs column -> where its value came from
+    guessed: set[str] = field(default_factory=set)  # columns inferred from names, which a given value may replace
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ Key-value metadata read (all optional; every key lands in runs.config): model, n
 temperature, max_tokens, splits, total_records, config_file, notes, generated_at, dataset.
 
 Rows:
-  runs         name = file stem, model (--model, else metadata), n = num_candidates (else the largest
+  runs         name = file stem, model (metadata, else --model), n = num_candidates (else the largest
                candidate_idx + 1), temperature, max_tokens, notes, config, created_at = generated_at
                (a time without a zone is taken as UTC), approach 'bon'
-  problems     one per query_id: dataset = --dataset, else metadata dataset, else 'bon-experiment';
+  problems     one per query_id: dataset = metadata dataset, else --dataset, else 'bon-experiment';
                original_id = query_id, problem = the query text, split
   completions  sample_idx = candidate_idx, text, source_is_correct = is_verified
 Per-split claims are not stored: the marts compute them from the completions.
@@ -221,7 +221,7 @@ class BonParquetReader:
     def read(self, source: str, options: dict[str, Any]) -> list[RunData]:
         path = Path(source)
         table, meta = _open(path)
-        dataset = options.get("dataset") or meta.get("dataset") or FALLBACK_DATASET
+        dataset = meta.get("dataset") or options.get("dataset") or FALLBACK_DATASET
         columns = _checked_columns(path, table)
         problems, keep, skipped = _select(path, columns, dataset)
         mask = pa.array([pid is not None for pid in keep])
@@ -238,7 +238,7 @@ class BonParquetReader:
             warnings.append(f"metadata total_records={total} but the file has {table.num_rows} rows")
         run_meta = {
             "name": path.stem, "source_uri": str(path.resolve()), "dataset": dataset, "approach": "bon",
-            "model": options.get("model") or meta.get("model"),
+            "model": meta.get("model"),
             "n": _meta_value(path, meta, "num_candidates", int, "an integer") or max(columns["candidate_idx"]) + 1,
             "temperature": _meta_value(path, meta, "temperature", _finite_float, "a finite number"),
             "max_tokens": _meta_value(path, meta, "max_tokens", int, "an integer"),

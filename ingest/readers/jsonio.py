@@ -13,7 +13,10 @@ helpers, so they fail the same way on the same bad input:
 - Policies every reader shares: a duplicate (problem, sample) keeps its first copy and skips the
   later ones, counted under `DUPLICATE`; a score that is NaN or infinite is skipped and counted
   (a NaN where a count or id belongs is a wrong type, an error).
-- `content_hash` (the identity of a source: same bytes, same run) and `head_keys` (cheap sniffing).
+- A Git LFS pointer (a file committed to LFS but never pulled: its first line is `version
+  https://git-lfs…`) is an `LfsPointer` error wherever JSON or JSONL is read or peeked at, saying
+  to run `git lfs pull`, instead of a JSON syntax error on line 1.
+- `content_hash` (the identity of a source: same bytes, same run), `peek` and `head_keys` (cheap sniffing).
 """
 
 from __future__ import annotations
@@ -33,7 +36,31 @@ from warehouse.tables import get_table
 
 DUPLICATE = "duplicate (problem, sample): later copies skipped"
 
-_KEY = re.compile(rb'"([A-Za-z_][A-Za-z0-9_]*)"\s*:')
+_KEY = re.compile(rb'"([A-Za-z_][A-Za-z0-9_-]*)"\s*:')
+# The first line of a Git LFS pointer file (https://github.com/git-lfs/git-lfs/blob/main/docs/spec.md);
+# pointers written before LFS 1.0 named the spec under hawser.github.com.
+_LFS_POINTER = (b"version https://git-lfs.", b"version https://hawser.")
+
+
+class LfsPointer(SourceError):
+    """The file is a Git LFS pointer: the data was never fetched."""
+
+    def __init__(self, path: Any):
+        super().__init__(path, "this is a Git LFS pointer, not the file: run `git lfs pull` in the repository "
+                               "it came from, then ingest again")
+
+
+def _starts_as_pointer(data: bytes) -> bool:
+    return data.startswith(_LFS_POINTER)
+
+
+def is_lfs_pointer(path: str | Path) -> bool:
+    """Whether a file is a Git LFS pointer (False when it cannot be read)."""
+    try:
+        with open(path, "rb") as handle:
+            return _starts_as_pointer(handle.read(64))
+    except OSError:
+        return False
 
 
 def content_hash(path: str | Path) -> str:
@@ -42,13 +69,31 @@ def content_hash(path: str | Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def head_keys(path: str | Path, size: int = 65536) -> set[str]:
-    """The JSON object keys named in the first `size` bytes (nested ones too): enough to sniff."""
+def peek(path: str | Path, size: int = 65536, *, end: bool = False) -> bytes:
+    """The first `size` bytes of a file (its last, with `end`); b"" when it cannot be read. A Git LFS
+    pointer is an `LfsPointer` error: no format can be told from it, and it says what to do."""
     try:
         with open(path, "rb") as handle:
-            return {m.decode() for m in _KEY.findall(handle.read(size))}
+            data = handle.read(size)
+            if _starts_as_pointer(data):
+                raise LfsPointer(path)
+            if end:
+                total = handle.seek(0, 2)
+                handle.seek(max(0, total - size))
+                data = handle.read(size)
+            return data
     except OSError:
-        return set()
+        return b""
+
+
+def keys_in(data: bytes) -> set[str]:
+    """The JSON object keys named in a piece of JSON text (nested ones too)."""
+    return {m.decode() for m in _KEY.findall(data)}
+
+
+def head_keys(path: str | Path, size: int = 65536) -> set[str]:
+    """The JSON object keys named in the first `size` bytes (nested ones too): enough to sniff."""
+    return keys_in(peek(path, size))
 
 
 def _not_utf8(path, data: bytes, exc: UnicodeDecodeError, line: int, line_start: int = 0) -> SourceError:
@@ -61,6 +106,8 @@ def load_json(path: str | Path) -> Any:
     data = Path(path).read_bytes()
     if not data.strip():
         raise SourceError(path, "empty file")
+    if _starts_as_pointer(data):
+        raise LfsPointer(path)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -85,6 +132,8 @@ def iter_jsonl(path: str | Path, *, objects: bool = True) -> Iterator[tuple[int,
         for number, raw in enumerate(handle, 1):
             if not raw.strip():
                 continue
+            if not found and _starts_as_pointer(raw):
+                raise LfsPointer(path)
             try:
                 text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError as exc:

@@ -1,10 +1,13 @@
 """lm-eval output folders: one run per results file, with the per-doc samples logged beside it.
 
-Sources: a results file (`results_<time>.json`, or `<name>_<time>.json` when lm-eval's --output_path
-named a .json file), a folder holding results files (lm-eval's `<output_path>/<model>/`), or the
---output_path folder itself (its model subfolders are searched). The samples of a results file are
-the `samples_<task>_<time>.jsonl` files beside it with the same <time> (--log_samples); a results
-JSON that embeds them (`"samples": {task: [...]}`, `evaluate()`'s return value dumped whole, as
+Sources: a results file, a folder holding results files (lm-eval's `<output_path>/<model>/`), or
+the --output_path folder itself (its model subfolders are searched). A results file is told by its
+name (`results_<time>.json`) or, under any name (`<name>_<time>.json` when --output_path named a
+.json file, or one its author renamed), by its content: a `results` object beside another of
+lm-eval's keys (configs, versions, n-shot, config, …). Its samples are the `samples_<task>_<time>.jsonl`
+files beside it with the same <time> (--log_samples); when none has it, those of the tasks the
+results name, provided they share one <time> that no other results file there has. A results JSON
+that embeds them (`"samples": {task: [...]}`, `evaluate()`'s return value dumped whole, as
 sample_smart_not_hard's scripts write it) is read the same way. The identity of a run is the
 content hash of its results file and its samples files.
 
@@ -27,17 +30,25 @@ Rows:
                    JSON and exact_match / acc / acc_norm are typed copies on every row of the doc; a
                    metric given as a list of one number per repeat goes to its repeat's row.
   completions      one per (doc, repeat) of a text response (generate_until): text = the response,
-                   sample_idx = the repeat, source_answer = the filtered response (docs of one repeat)
-                   and source_is_correct = exact_match (else acc) where it is per response; `ttsw grade` grades them
-                   against the target like any run's completions.
+                   sample_idx = the repeat, and from the lines of the task's answer filter
+                   (`answer_filter`: flexible-extract, custom-extract, another *extract*, 'none', …;
+                   runs.config['answer_filter'] = {task: filter}) source_answer = the filtered
+                   response (docs of one repeat) and source_is_correct = exact_match (else acc) where
+                   it is per response; `ttsw grade` grades them against the target like any run's.
   source_claims    every numeric entry of `results` (tasks and groups): claim '<task>/<metric>,<filter>'
-                   (stderr entries too), value.
+                   (stderr entries too), value; and per task of `n-samples` the docs it claims:
+                   claim '<task>/n-samples', method 'docs_claimed', value = effective, else original.
   problems         one per (task, doc_id): dataset = task, original_id = doc_id, problem = the doc's
                    question field (question, problem, query, input, …), else the prompt; gold = target.
 
+Warnings: a task whose samples hold fewer distinct docs than its claimed count (a partial or
+missing log; one line listing them when there are more than three), and a samples file that is a
+Git LFS pointer (the run is written without that task's samples; `git lfs pull`, then ingest again).
+
 Bad input (`jsonio` policy): unreadable files and lines, missing fields and wrong types are errors
-naming file, line and field; a repeated (task, doc_id, filter) line keeps its first copy and skips
-identical later ones (counted), and is an error when they differ.
+naming file, line and field (a results file that is an LFS pointer too); a repeated (task, doc_id,
+filter) line keeps its first copy and skips identical later ones (counted), and is an error when
+they differ.
 """
 
 from __future__ import annotations
@@ -50,12 +61,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from itertools import chain
-from typing import Any, Iterable, Iterator
+from typing import Any, Container, Iterable, Iterator
 
 import pyarrow as pa
 
 from ingest.readers.base import RunData, RunListing, SourceError
-from ingest.readers.jsonio import Place, content_hash, first_key, head_keys, iter_jsonl, load_json, problems_table
+from ingest.readers.jsonio import (LfsPointer, Place, content_hash, first_key, is_lfs_pointer, iter_jsonl, keys_in,
+                                   load_json, peek, problems_table)
 from warehouse.problems import problem_id
 from warehouse.runs import derive_run_id
 
@@ -67,41 +79,111 @@ SAMPLE_KEYS = {"doc_id", "doc", "target", "arguments", "resps", "filtered_resps"
                "doc_hash", "prompt_hash", "target_hash"}
 DUPLICATE_LINE = "duplicate lm-eval sample lines (same task, doc_id, filter): later copies skipped"
 NON_FINITE_CLAIM = "lm-eval aggregate metrics that are not finite numbers"
-_RESULTS_NAME = re.compile(r"^(?P<stem>.+)_(?P<time>[^_]+)\.json$")
+DOCS_CLAIMED = "docs_claimed"
+# Keys lm-eval writes beside `results` (evaluate()'s return value, simple_evaluate's additions, 0.3's
+# "config"): one of them next to a `results` object tells a results file from other JSON.
+RESULTS_KEYS = {"configs", "versions", "n-shot", "n-samples", "config", "higher_is_better", "group_subtasks",
+                "lm_eval_version", "task_hashes", "total_evaluation_time_seconds"}
+SHORT_TASKS_LISTED = 3  # more tasks short of their claimed docs than this: one warning line for them all
+_RESULTS_OBJECT = re.compile(rb'"results"\s*:\s*\{')
+_TIMED_NAME = re.compile(r"^(?P<stem>.+)_(?P<time>[^_]+)$")
+
+
+def is_results_file(path: Path) -> bool:
+    """Whether a file is an lm-eval results JSON: named as lm-eval names it (results_*.json; reading
+    it then says what is wrong with it, an LFS pointer included), or, under any name, by content: a
+    `results` object and another of lm-eval's keys in its first or last 64 KB."""
+    if path.suffix != ".json" or not path.is_file():
+        return False
+    if path.name.startswith("results_"):
+        return True
+    try:
+        head = peek(path)
+    except LfsPointer:
+        return False
+    return bool(_RESULTS_OBJECT.search(head)) and bool(
+        keys_in(head) & RESULTS_KEYS or keys_in(peek(path, end=True)) & RESULTS_KEYS)
 
 
 def results_files(source: str) -> list[Path]:
-    """The results files a source names: itself, those in the folder, else in its subfolders."""
+    """The results files a source names: itself, or those in the folder and its subfolders at any depth
+    (one run each; its samples files are the ones beside it)."""
     path = Path(source)
     if path.is_file():
         return [path]
     if path.is_dir():
-        return sorted(path.glob("results_*.json")) or sorted(path.glob("*/results_*.json"))
+        return [p for p in sorted(path.rglob("*.json")) if is_results_file(p)]
     raise SourceError(source, "no such file or folder")
 
 
-def samples_files(results: Path) -> dict[str, Path]:
-    """task -> samples file beside a results file, matched on the results file's <time>."""
-    match = _RESULTS_NAME.match(results.name)
-    if match is None:
-        return {}
-    suffix = f"_{match['time']}.jsonl"
-    return {p.name[len("samples_"):-len(suffix)]: p for p in sorted(results.parent.glob(f"samples_*{suffix}"))}
+def time_of(path: Path) -> str | None:
+    """The <time> lm-eval puts at the end of its file names (`results_<time>.json`; it holds no `_`)."""
+    match = _TIMED_NAME.match(path.name.removesuffix(".jsonl").removesuffix(".json"))
+    return match["time"] if match else None
+
+
+@dataclass(frozen=True)
+class SamplesFile:
+    """A samples file and what its name says: the task, and lm-eval's <time> (None when it has none)."""
+
+    path: Path
+    task: str
+    time: str | None
+
+
+def samples_file(path: Path, tasks: Container[str] = ()) -> SamplesFile | None:
+    """`samples_<task>_<time>.jsonl` read as (task, time); `samples_<task>.jsonl` for a known task."""
+    stem = path.name.removesuffix(".jsonl")
+    if not path.name.endswith(".jsonl") or not stem.startswith("samples_"):
+        return None
+    rest = stem[len("samples_"):]
+    if rest in tasks:
+        return SamplesFile(path, rest, None)
+    task, _, time = rest.rpartition("_")
+    return SamplesFile(path, task, time) if task else None
+
+
+def task_names(results: dict) -> list[str]:
+    """Every task and group the results name (configs, results, n-samples), in their order."""
+    names = chain(*((results.get(key) or {}) for key in ("configs", "results", "n-samples")
+                    if isinstance(results.get(key), dict)))
+    return list(dict.fromkeys(names))
+
+
+def samples_files(results_path: Path, results: dict) -> dict[str, Path]:
+    """task -> samples file of a results file: the samples_<task>_<time>.jsonl beside it with its
+    <time>; when none has it (a renamed file), those of the results' tasks whose <time> is no other
+    results file's, provided they share one <time>."""
+    tasks = task_names(results)
+    beside = [s for p in sorted(results_path.parent.glob("samples_*.jsonl")) if (s := samples_file(p, tasks))]
+    time = time_of(results_path)
+    timed = [s for s in beside if time is not None and s.time == time]
+    if timed:
+        return {s.task: s.path for s in timed}
+    others = {time_of(p) for p in results_files(str(results_path.parent)) if p != results_path}
+    loose = [s for s in beside if s.task in tasks and s.time not in others]
+    times = sorted({str(s.time) for s in loose})
+    if len(times) > 1:
+        raise SourceError(results_path, f"samples files of its tasks carry {len(times)} different times "
+                                        f"({', '.join(times)}) and none is this file's: which belong to it "
+                                        "cannot be told; give each run's files a folder of their own")
+    return {s.task: s.path for s in loose}
 
 
 def task_of_samples_file(path: Path) -> str:
     """The task in `samples_<task>_<time>.jsonl` (<time> never holds an underscore)."""
-    stem = path.name.removesuffix(".jsonl")
-    if not stem.startswith("samples_") or "_" not in stem[len("samples_"):]:
+    named = samples_file(path)
+    if named is None:
         raise SourceError(path, "not an lm-eval samples file name (samples_<task>_<time>.jsonl)")
-    return stem[len("samples_"):].rsplit("_", 1)[0]
+    return named.task
 
 
-def iter_samples(path: Path, document: dict | None = None) -> Iterator[tuple[str, Place, dict]]:
-    """(task, place, record) for each logged sample: a samples .jsonl, or the `samples` of a results
-    JSON (`document`, when it is already loaded)."""
+def iter_samples(path: Path, document: dict | None = None, *,
+                 task: str | None = None) -> Iterator[tuple[str, Place, dict]]:
+    """(task, place, record) for each logged sample: a samples .jsonl (of `task`, else the task in its
+    name), or the `samples` of a results JSON (`document`, when it is already loaded)."""
     if path.suffix == ".jsonl":
-        task = task_of_samples_file(path)
+        task = task or task_of_samples_file(path)
         for line, record in iter_jsonl(path):
             yield task, Place(str(path), line=line), record
         return
@@ -228,13 +310,37 @@ class Samples:
     def problems(self) -> pa.Table:
         return problems_table([s.problem for samples in self.by_task.values() for s in samples])
 
+    def answer_filters(self) -> dict[str, str]:
+        """task -> the filter whose lines give the source's answers (`answer_filter` of those logged)."""
+        return {task: answer_filter(list(dict.fromkeys(s.filter for s in samples)))
+                for task, samples in self.by_task.items()}
+
+    def docs_logged(self) -> dict[str, int]:
+        return {task: len({s.doc_id for s in samples}) for task, samples in self.by_task.items()}
+
     def responses(self) -> list[tuple[Sample, int]]:
-        """(sample, repeat) in lm-eval's request order: tasks, then docs, then repeats; one filter's lines."""
-        out = []
-        for samples in self.by_task.values():
-            first_filter = samples[0].filter
-            out += [(s, r) for s in samples if s.filter == first_filter for r in range(s.repeats)]
-        return out
+        """(sample, repeat) in lm-eval's request order: tasks, then docs, then repeats; the lines of
+        each task's answer filter (every filter logs the same responses)."""
+        filters = self.answer_filters()
+        return [(s, r) for task, samples in self.by_task.items()
+                for s in samples if s.filter == filters[task] for r in range(s.repeats)]
+
+
+def answer_filter(filters: list[str]) -> str | None:
+    """The headline filter of a task among its filters: the one whose filtered response is the
+    answer lm-eval scores the task by. flexible-extract (GSM8K's, beside strict-match's exact
+    format), else custom-extract (MMLU-Pro's), else another *extract* filter that is not
+    strict-match, else "none" (lm-eval's name when a task has no filter list), else the first by name."""
+    present = set(filters)
+    for name in ("flexible-extract", "custom-extract"):
+        if name in present:
+            return name
+    extracting = sorted(f for f in present if "extract" in f and f != "strict-match")
+    if extracting:
+        return extracting[0]
+    if "none" in present:
+        return "none"
+    return min(present, default=None)
 
 
 def read_samples(records: Iterable[tuple[str, Place, dict]]) -> Samples:
@@ -368,42 +474,87 @@ def run_meta(path: Path, results: dict, tasks: list[str], options: dict[str, Any
             "config": results.get("config"), "versions": versions, **decoding(results)}
 
 
+def docs_claimed(results: dict) -> dict[str, int]:
+    """task -> the docs the results say were evaluated: n-samples' effective (after --limit), else original."""
+    out = {}
+    for task, counts in (results.get("n-samples") or {}).items():
+        counts = counts if isinstance(counts, dict) else {"effective": counts}
+        n = next((counts[k] for k in ("effective", "original") if isinstance(counts.get(k), int)), None)
+        if n is not None and not isinstance(n, bool):
+            out[task] = n
+    return out
+
+
+def docs_claimed_rows(run_id: str, claimed: dict[str, int]) -> list[dict]:
+    return [{"run_id": run_id, "problem_id": None, "claim": f"{task}/n-samples", "method": DOCS_CLAIMED,
+             "n": None, "value": float(n)} for task, n in claimed.items()]
+
+
+def coverage_warnings(tasks: list[str], claimed: dict[str, int], logged: dict[str, int]) -> list[str]:
+    """One line per task whose samples hold fewer docs than the results claim (or none, where the
+    results claim no count); a single line listing them when there are many."""
+    short = [(task, logged.get(task, 0), claimed.get(task)) for task in dict.fromkeys([*tasks, *claimed])
+             if (logged.get(task, 0) < claimed[task] if task in claimed else not logged.get(task))]
+    if not short:
+        return []
+    hint = " (no samples file: run without --log_samples?)"
+    if len(short) <= SHORT_TASKS_LISTED:
+        return [f"task {task}: {n} of {of if of is not None else '?'} docs logged{hint if n == 0 else ''}"
+                for task, n, of in short]
+    listed = ", ".join(f"{task} {n} of {of if of is not None else '?'}" for task, n, of in short)
+    return [f"{len(short)} tasks have fewer docs logged than the results claim: {listed}"]
+
+
 class LmEvalReader:
     name = NAME
-    description = "lm-eval output folders (results_*.json + samples_*.jsonl)"
+    description = "lm-eval output folders (a results JSON under any name + samples_*.jsonl)"
 
     def sniff(self, source: str) -> bool:
         path = Path(source)
         if path.is_dir():
-            return bool(next(path.glob("results_*.json"), None) or next(path.glob("*/results_*.json"), None))
-        return path.suffix == ".json" and (path.name.startswith("results_")
-                                           or {"results", "configs"} <= head_keys(path))
+            return any(map(is_results_file, path.rglob("*.json")))
+        if path.suffix == ".json" and path.is_file():
+            peek(path)  # a Git LFS pointer is an error that says to pull it, not an unknown format
+            return is_results_file(path)
+        return False
 
     def list_runs(self, source: str, options: dict[str, Any]) -> list[RunListing]:
-        return [RunListing(str(path), f"{path.parent.name}/{path.stem}",
-                           {"tasks": ",".join(samples_files(path)), "samples files": len(samples_files(path))})
-                for path in results_files(source)]
+        listings = []
+        for path in results_files(source):
+            files = samples_files(path, load_results(path))
+            listings.append(RunListing(str(path), f"{path.parent.name}/{path.stem}",
+                                       {"tasks": ",".join(files), "samples files": len(files)}))
+        return listings
 
     def read(self, source: str, options: dict[str, Any]) -> Iterator[RunData]:
         paths = results_files(source)
         if not paths:
-            raise SourceError(source, "no lm-eval results_*.json here or in its subfolders")
+            raise SourceError(source, "no lm-eval results file here or in its subfolders "
+                                      "(a JSON object with a 'results' object and 'configs' or 'versions')")
         for path in paths:
             yield self._run(path, options)
 
     def _run(self, path: Path, options: dict[str, Any]) -> RunData:
         results = load_results(path)
-        files = samples_files(path)
+        files = samples_files(path, results)
+        pointers = {task: p for task, p in files.items() if is_lfs_pointer(p)}
         embedded = iter_samples(path, results) if "samples" in results else ()
-        samples = read_samples(chain(*map(iter_samples, files.values()), embedded))
+        samples = read_samples(chain(*(iter_samples(p, task=task) for task, p in files.items()
+                                       if task not in pointers), embedded))
         tasks = list(results.get("configs") or {}) or list(samples.by_task)
         meta = run_meta(path, results, tasks, options)
+        filters = samples.answer_filters()
+        if filters and isinstance(meta["config"] or {}, dict):
+            meta["config"] = {**(meta["config"] or {}), "answer_filter": filters}
         identity = {"results": content_hash(path), "samples": sorted(content_hash(p) for p in files.values()),
                     "model": meta["model"], "dataset": meta["dataset"]}
         run_id = derive_run_id(NAME, identity)
         skipped = samples.skipped
-        warnings = [f"no samples logged for task {task!r} (run without --log_samples?)"
-                    for task in tasks if task not in samples.by_task]
+        claimed = docs_claimed(results)
+        warnings = [f"{p.name} is a Git LFS pointer, not the file: run `git lfs pull` and ingest again "
+                    f"(task {task} has no samples until then)" for task, p in pointers.items()]
+        warnings += coverage_warnings([t for t in tasks if t not in pointers],
+                                      {t: n for t, n in claimed.items() if t not in pointers}, samples.docs_logged())
 
         def batches():
             for task_samples in samples.by_task.values():
@@ -411,9 +562,9 @@ class LmEvalReader:
             completions = completion_rows(run_id, samples.responses(), meta.get("temperature"))
             if completions["run_id"]:
                 yield "completions", completions
-            rows = claims(run_id, results["results"], skipped)
-            if rows:
-                yield "source_claims", rows
+            for rows in (claims(run_id, results["results"], skipped), docs_claimed_rows(run_id, claimed)):
+                if rows:
+                    yield "source_claims", rows
 
         return RunData(identity=identity, meta=meta, problems=samples.problems(), batches=batches,
                        skipped=skipped, warnings=warnings)

@@ -7,7 +7,7 @@ Samples, {"metadata": {...}, "results": [...]}. Keys read:
   results[i]: index (int, required), question (string, required), gold_answer (string or number),
               solutions (list, required) of {text (string, required), num_tokens (int, optional)}
   → runs (model, dataset, n = N, temperature, max_tokens, approach 'bon'), problems (original_id =
-    index, gold_answer; dataset = --dataset, else metadata dataset, else 'prm-analysis' with a
+    index, gold_answer; dataset = metadata dataset, else --dataset, else 'prm-analysis' with a
     warning), completions (sample_idx = position in solutions, text, num_tokens).
 
 Correlation output, {"metadata": {...}, "correlations": {...}[, "best_of_n_accuracy": ...]}. Keys read:
@@ -65,8 +65,7 @@ def _run_meta(path: Path, place: Place, meta: dict, options: dict[str, Any]) -> 
     if fields["temperature"] is not None and not finite(fields["temperature"]):
         raise place.error(f"expected a finite number, got {fields['temperature']}", "temperature")
     return {"name": path.stem, "source_uri": str(path.resolve()), "approach": "bon", "config": meta, **fields,
-            "model": options.get("model") or fields["model"],
-            "dataset": options.get("dataset") or fields["dataset"]}
+            "dataset": fields["dataset"] or options.get("dataset")}
 
 
 def _samples(path: Path, doc: dict, dataset: str, skipped: Counter) -> tuple[list[dict], list[dict]]:

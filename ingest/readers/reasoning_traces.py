@@ -111,8 +111,8 @@ class ReasoningTracesReader:
         path = Path(source)
         items, meta = _items(path)
         meta_place = Place(str(path))
-        model = (options.get("model") or meta_place.get(meta, "model_name", "text", required=False)
-                 or path.stem.removesuffix("_results"))
+        stated = meta_place.get(meta, "model_name", "text", required=False) or options.get("model")
+        model = stated or path.stem.removesuffix("_results")
         named_model = (options.get("embedding_model")
                        or meta_place.get(meta, "embedding_model", "text", required=False))
         embedding_model = named_model or DEFAULT_EMBEDDING_MODEL
@@ -167,7 +167,8 @@ class ReasoningTracesReader:
                 yield "embeddings", pa.Table.from_pylist(embedded).append_column("vector", _vector_column(kept))
 
         return [RunData(identity=identity, meta=run_meta, problems=problems_table(problems), batches=batches,
-                        skipped=skipped, warnings=warnings)]
+                        skipped=skipped, warnings=warnings, guessed=set() if stated else {"model"},
+                        provenance={} if stated else {"model": "file name"})]
 
 
 READER = ReasoningTracesReader()

@@ -45,7 +45,7 @@ VOCAB = 40
 
 PRM_COLUMNS = ["run_id", "prm_model", "token_threshold", "aggregation", "pairs", "positives", "pearson_r",
                "ci_low", "ci_high", "auroc", "mean_score_correct", "mean_score_wrong", "claimed_pearson_r",
-               "claim_run_id"]
+               "claim_run_id", "score_kind"]
 GRID_COLUMNS = ["model", "run_id", "bin", "bin_low", "bin_high", "rank", "positions", "support", "share",
                 "mean_prob"]
 FIT_COLUMNS = ["model", "run_id", "runs", "positions", "top_k", "a", "b", "r_squared", "cells", *THRESHOLDS]

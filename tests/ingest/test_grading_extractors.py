@@ -36,6 +36,17 @@ def test_gsm8k(text, answer):
     ("(A) 5 (B) 6 (C) 7 — I think the answer is (C)", "C"),
     ("\\boxed{12}", None),  # a number is no choice
     ("The answers are many", None),
+    # MMLU-Pro+ has options to L (real texts, pyFade's samples_mmlu_pro_plus_*.jsonl)
+    ("Also, the bartering arrangement must be fair and equitable. The answer is (L).", "L"),
+    ("Therefore, the correct answer is (D) and (K). Since (K) includes (D), we will choose (K). The answer is (K).",
+     "K"),
+    ("*   **H:** Diabetes is relevant to several musculoskeletal conditions.\n*   **J:** Certain foods", None),
+    ("Thus \\boxed{K}", "K"),
+    ("The answer is **(L)**", "L"),
+    ("answer is I.", "I"),
+    # a capital letter that starts a word is no choice
+    ("The answer is A rectangle.", None),
+    ("Answer: I think so", None),
 ])
 def test_choice(text, answer):
     assert CHOICE.extract(text) == answer
@@ -56,15 +67,30 @@ def test_only_choice_skips_the_tail_fallback():
 
 
 @pytest.mark.parametrize("tail, answer", [
-    ("so this equals $\\frac{2^{4}}{3^{3}}$. Wait, let me check.", "\\frac{2^{4}}{3^{3}}"),
     ("The final answer is $7$. I hope it is correct.", "7"),
-    ("we found $x = 5$ and then $y=2$ at last", "y=2"),
     ("the answer is 12 apples", "12"),
+    ("Therefore, the final answer is: east", "\\text{east}"),
+    ("Therefore, the smallest possible value of $c$ is $-2\\pi.$", "-2\\pi."),
+    ("John is 75 miles away from home at the end of those 4 hours.", "75"),
+    ("The simplified expression is 2 + 2k.", "2 + 2k"),
+    ("Therefore, the square's area decreases by 10%.", "10%"),
+    ("He made a profit of $200,000 - $130,000 = $<<200000-130000=70000>>70,000.", "70000"),
+    ("Kylar needs to pay $64 for the 16 glasses.", None),  # no copula, no conclusion
+    # no closing statement: a remark, a header, a list item, a cut-off sentence
+    ("so this equals $\\frac{2^{4}}{3^{3}}$. Wait, let me check.", None),
+    ("## Step 55: Simplify the expression", None),
+    ("## Step 90: Solving for $f(4)$\nThis simplifies to $f(4) = 13.$\n\n## Step 91:", None),
+    ("2. Multiply both sides by 3.", None),
+    ("We find that $f(14) = 118", None),
+    ("we found $x = 5$ and then $y=2$ at last", None),
+    ("first $46$ then $\\tan x^\\circ,$", None),
     ("nothing to see", None),
-    # the rightmost match does not parse: the one that does wins (math-verify's own order)
-    ("first $46$ then $\\tan x^\\circ,$", "46"),
+    # a number after "step" is a reference; a clause after the copula is not its value
+    ("Therefore, the answer follows from step 87.", None),
+    ("Since $\\arctan$ is undefined when $x=0$, we use the unit circle.", None),
+    ("Therefore, the figure skater is facing east when she finishes her spin.", None),
 ])
-def test_tail_extraction_follows_math_verify(tail, answer):
+def test_tail_takes_only_a_closing_statement(tail, answer):
     assert extract_tail(tail) == answer
 
 

@@ -64,3 +64,20 @@ def test_keys_are_idempotent_and_keep_math_verify_reading_on_every_math500_gold(
             assert str(original[0]) == str(rewritten[0]), (gold, key)
             assert verify(original, rewritten) and verify(rewritten, original), (gold, key)
     assert changed > 50  # the check above really exercised the rewrites
+
+
+@pytest.mark.parametrize("written, key", [
+    ("4^\\frac{3}{2}", "4^{\\frac{3}{2}}"),  # real: mert-cemri beam search, test/algebra/1265, completion 7
+    ("4^\\frac32", "4^{\\frac32}"),
+    ("2^-\\frac{1}{2}", "2^{-\\frac{1}{2}}"),
+    ("2^\\sqrt2", "2^{\\sqrt2}"),
+    ("2^\\sqrt[3]{2}", "2^{\\sqrt[3]{2}}"),
+    ("x_\\frac{1}{2}", "x_{\\frac{1}{2}}"),
+    ("2^\\binom{2}{1}", "2^{\\binom{2}{1}}"),
+    ("4^{\\frac{3}{2}}", "4^{\\frac{3}{2}}"),  # already braced
+    ("e^\\pi", "e^\\pi"),  # a command without arguments is one token: math-verify reads it right
+    ("x^\\frac{1}{2", "x^\\frac{1}{2"),  # an argument that never closes stays as written
+])
+def test_unbraced_script_arguments_get_braces(written, key):
+    assert answer_key(written) == key
+    assert answer_key(key) == key

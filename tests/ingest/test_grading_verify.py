@@ -48,6 +48,23 @@ def test_wrong_answers(gold, answer):
     assert _verdict(gold, answer) == (False, OK)
 
 
+@pytest.mark.parametrize("gold, answer, correct", [
+    # real: mert-cemri beam search, test/algebra/1265 (gold 3/2), completion 7 boxes 4^\frac{3}{2} = 8
+    ("\\frac{3}{2}", "4^\\frac{3}{2}", False),
+    ("8", "4^\\frac{3}{2}", True),
+    ("8", "4^\\frac32", True),
+    ("\\frac{\\sqrt{2}}{2}", "2^-\\frac{1}{2}", True),
+    ("2^{\\sqrt{2}}", "2^\\sqrt2", True),
+    ("2^{\\sqrt[3]{2}}", "2^\\sqrt[3]{2}", True),
+])
+def test_unbraced_exponents_are_read_as_tex_reads_them(gold, answer, correct):
+    assert _verdict(gold, answer) == (correct, OK)
+
+
+def test_keys_stored_by_an_older_normalize_are_keyed_again():
+    assert verify_pair(("8", "4^\\frac{3}{2}")) == (True, OK)  # the raw key, as ttsw1 stored it
+
+
 def test_an_unparseable_answer_is_a_parse_error():
     assert verify_pair(("5", "}{")) == (False, PARSE_ERROR)
 
@@ -56,7 +73,7 @@ def test_grader_version_names_math_verify():
     from importlib.metadata import version
 
     assert GRADER == "math_verify"
-    assert GRADER_VERSION == f"math-verify {version('math-verify')}+ttsw1"
+    assert GRADER_VERSION == f"math-verify {version('math-verify')}+ttsw2"
 
 
 def _sleep_deaf(seconds: float) -> float:

@@ -60,7 +60,7 @@ SOURCES = {"src": {"a": [["x", "y"], ["z", None]], "b": [["q"]]}}
 def use_reader(monkeypatch):
     def install(reader):
         monkeypatch.setattr(runner, "get_reader", lambda name: reader)
-        monkeypatch.setattr(runner, "detect", lambda source: reader)
+        monkeypatch.setattr(runner, "route", lambda source: ([(source, reader)], []))
     return install
 
 

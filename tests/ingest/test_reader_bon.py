@@ -38,7 +38,8 @@ def write(tmp_path: Path, columns=None, meta=None, name: str = "baseline_run.par
 def test_reads_metadata_problems_and_candidates(home, tmp_path):
     path = write(tmp_path)
     summary = ingest(home, [str(path)], progress=False)
-    assert summary.written == ["baseline_run"] and not summary.skipped and not summary.warnings
+    assert summary.written == ["baseline_run"] and not summary.skipped
+    assert summary.warnings == ["baseline_run: not stated by the source, left null: seed (set with --meta seed=…)"]
     (run,) = lake(home, "select source_format, dataset, model, approach, n, temperature, notes, created_at, config "
                         "from lake.runs where status = 'complete'")
     assert run[:7] == ("bon-parquet", "bon-experiment", "gpt-4o-mini", "bon", 2, 0.7, "Testing N=2\n")
@@ -55,9 +56,10 @@ def test_other_column_names_integer_verdicts_and_options(home, tmp_path):
     columns = {"query_id": ["a", "b"], "prompt": ["p", "q"], "candidate_idx": [0, 0], "completion": ["x", "y"],
                "is_verified": [1, 0]}
     path = write(tmp_path, columns, {"dataset": "nvidia/Nemotron", "total_records": "3"})
-    summary = ingest(home, [str(path)], options={"dataset": "mine", "model": "m"}, progress=False)
-    assert summary.warnings == ["baseline_run: metadata total_records=3 but the file has 2 rows"]
-    assert lake(home, "select dataset, model, n from lake.runs where status = 'complete'") == [("mine", "m", 1)]
+    summary = ingest(home, [str(path)], options={"model": "m"}, progress=False)
+    assert summary.warnings[0] == "baseline_run: metadata total_records=3 but the file has 2 rows"
+    assert lake(home, "select dataset, model, n from lake.runs where status = 'complete'") == [
+        ("nvidia/Nemotron", "m", 1)]
     assert lake(home, "select text, source_is_correct from lake.completions order by 1") == [("x", True), ("y", False)]
 
 

@@ -56,7 +56,7 @@ def test_reads_problems_completions_and_step_scores(home, tmp_path):
 def test_reingest_is_a_no_op_and_a_changed_file_is_a_new_run(home, tmp_path):
     path = write(tmp_path, LINES)
     first = ingest(home, [str(path)], progress=False)
-    assert first.written and "problems filed under 'qwen-math-eval'" in first.warnings[0]
+    assert first.written and f"problems filed under {tmp_path.name!r} (folder name" in first.warnings[0]
     assert ingest(home, [str(path)], progress=False).unchanged == [path.stem]
     write(tmp_path, LINES[:1])
     assert ingest(home, [str(path)], progress=False).written == [path.stem]
@@ -125,3 +125,28 @@ def test_cli_ingests_a_50_mb_completion_in_bounded_memory(home, tmp_path):
     assert "runs written: 1" in output and "completions: 2 rows" in output
     assert peak < 700 * MB  # about 160 MB to start, a few copies of the line at most
     assert lake(home, "select max(length(text)) from lake.completions") == [(50 * MB,)]
+
+
+def test_qwen_layout_gives_dataset_model_seed_temperature_and_the_metrics_claim(home, tmp_path):
+    folder = tmp_path / "outputs" / "Qwen" / "Qwen2.5-Math-7B-Instruct" / "math_eval" / "gsm8k"
+    folder.mkdir(parents=True)
+    path = write(folder, LINES)
+    (folder / f"{path.stem}_qwen25-math-cot_metrics.json").write_text('{"num_samples": 2, "acc": 75.0}')
+    summary = ingest(home, [str(tmp_path / "outputs")], progress=False)
+    assert summary.written == [path.stem]
+    assert lake(home, "select dataset, model, seed, temperature from lake.runs") == [
+        ("gsm8k", "Qwen/Qwen2.5-Math-7B-Instruct", 3, 0.7)]
+    assert lake(home, "select claim, value from lake.source_claims") == [("acc", 0.75)]
+    assert lake(home, "select json_extract_string(config, '$.provenance.model') from lake.runs") == [
+        ("guessed from the folder names",)]
+
+
+def test_given_metadata_fills_and_a_contradiction_is_an_error(home, tmp_path):
+    from ingest.readers.base import SourceError
+
+    path = write(tmp_path, LINES)
+    ingest(home, [str(path)], progress=False, given={"model": "m", "dataset": "math500"})
+    assert lake(home, "select model, dataset, json_extract_string(config, '$.provenance.model') from lake.runs") == [
+        ("m", "math500", "given (--meta)")]
+    with pytest.raises(SourceError, match="--meta seed=4 contradicts file name, which says 3"):
+        ingest(home, [str(path)], progress=False, given={"seed": 4})

@@ -41,7 +41,8 @@ def test_results_and_the_npy_beside_them(home, tmp_path):
     summary = ingest(home, [str(path)], options={"dataset": "toy"}, progress=False)
     assert summary.written == ["flan-t5-small_results"] and not summary.skipped
     assert summary.warnings == [f"flan-t5-small_results: embedding model not named; assuming the tool's default "
-                                f"{DEFAULT_EMBEDDING_MODEL}"]
+                                f"{DEFAULT_EMBEDDING_MODEL}",
+                                f"flan-t5-small_results: not stated by the source, left null: temperature, seed (set with --meta temperature=… --meta seed=…)"]
     assert lake(home, "select source_format, model, dataset, n, approach from lake.runs where status = 'complete'") == [
         ("reasoning-traces", "flan-t5-small", "toy", 1, "sampling")]
     assert lake(home, "select p.problem, c.sample_idx, c.text from lake.completions c join lake.problems p "
@@ -58,7 +59,7 @@ def test_wrapped_results_with_item_embeddings_and_an_explicit_npy(home, tmp_path
     path.write_text(json.dumps({"metadata": {"model_name": "google/flan-t5-small", "embedding_model": "e5"},
                                 "results": ITEMS}))
     summary = ingest(home, [str(path)], options={"dataset": "toy"}, progress=False)
-    assert not summary.warnings and summary.rows["embeddings"] == 2
+    assert summary.warnings == ["out: not stated by the source, left null: temperature, seed (set with --meta temperature=… --meta seed=…)"] and summary.rows["embeddings"] == 2
     assert lake(home, "select distinct embedding_model from lake.embeddings") == [("e5",)]
     np.save(tmp_path / "elsewhere.npy", VECTORS * 2)
     ingest(home, [str(path)], options={"dataset": "toy", "embeddings": str(tmp_path / "elsewhere.npy"),

@@ -32,6 +32,7 @@ def run_data(found: Found, p: Plan, options: dict) -> RunData:
     identity = {**found.identity, "config": p.name.base,
                 "parts": [_part_identity(c, files) for c, _, files in parts + ([evals] if evals else [])]}
     return RunData(identity=identity, meta=meta, problems=None, skipped=p.skipped, warnings=p.warnings,
+                   provenance=p.provenance, guessed=p.guessed,
                    batches=lambda: _batches(found, p, meta, parts, evals))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 from ingest.readers.search_and_learn.files import DataFile
@@ -14,6 +15,7 @@ class FoundConfig:
     where: str                                 # config, branch, file, folder, save_to_disk
     files: Callable[[], list[DataFile]]        # its data files, in shard order (may ask the Hub)
     revision: str | None = None                # Hub revision it was read at
+    path: Path | None = None                   # a local file or folder: its names may say what the config name does not
 
 
 @dataclass

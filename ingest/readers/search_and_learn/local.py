@@ -4,7 +4,9 @@
   `configs:` (config_name + data_files), or a single config under `data/`;
 - a `save_to_disk` folder: `dataset_dict.json` (its train split, else every split) or `state.json`;
 - a folder of per-config subfolders named after their configs;
-- plain Parquet / JSONL exports: one file is one config, named by --config or the file stem.
+- plain Parquet / JSONL exports: one file is one config, named by --config or the file stem;
+- search-and-learn's own local output, `data/{org}/{model}/{approach}_completions.jsonl`, and forks'
+  files under names of their own, at any depth: each file is one config (`file_names` reads its name).
 
 A folder or file that holds a single config without saying its name takes it from --config (when one
 is given) or its own name.
@@ -33,7 +35,7 @@ def discover(path: Path, options: dict) -> Found:
             raise SourceError(path, f"not a data file ({', '.join(layout.DATA_SUFFIXES)})")
         name = _single_name(path.stem, options)
         return Found(str(path), path.parent.name, {"path": str(path)},
-                     [FoundConfig(name, "file", lambda: [local_file(path)])])
+                     [FoundConfig(name, "file", lambda: [local_file(path)], path=path)])
     return Found(str(path), _repo_name(path), {"path": str(path)}, _folder_configs(path, options))
 
 
@@ -78,15 +80,19 @@ def _folder_configs(folder: Path, options: dict) -> list[FoundConfig]:
     if subfolders:
         return [FoundConfig(d.name, "folder", lambda d=d: _subfolder_files(d)) for d in subfolders]
     paths = _relative_files(folder)
-    data = [p for p in paths if p.startswith("data/") and layout.is_data_file(p)]
-    if data:
+    shards = [p for p in paths if p.startswith("data/") and p.count("/") == 1 and layout.is_data_file(p)]
+    if shards:  # a Hub repo's one default config: data/train-0000x-of-0000n.parquet
         return [FoundConfig(_single_name(folder.name, options), "folder",
-                            lambda: _files(folder, layout.default_files(paths)))]
-    top = [p for p in paths if "/" not in p and layout.is_data_file(p)]
-    if top:
-        if len(top) == 1:
-            return [FoundConfig(_single_name(Path(top[0]).stem, options), "file", lambda: _files(folder, top))]
-        return [FoundConfig(Path(p).stem, "file", lambda p=p: _files(folder, [p])) for p in top]
+                            lambda: _files(folder, layout.default_files(paths)), path=folder)]
+    loose = [p for p in paths if layout.is_data_file(p)]
+    if len(loose) == 1:
+        return [FoundConfig(_single_name(Path(loose[0]).stem, options), "file", lambda: _files(folder, loose),
+                            path=folder / loose[0])]
+    if loose:
+        stems = [Path(p).stem for p in loose]
+        unique = len(set(stems)) == len(stems)  # else two folders' best_of_n_completions would be one config
+        return [FoundConfig(Path(p).stem if unique else p.rsplit(".", 1)[0], "file",
+                            lambda p=p: _files(folder, [p]), path=folder / p) for p in loose]
     raise SourceError(folder, "no search-and-learn layout here: expected a README.md listing configs, data/ files, "
                               "a save_to_disk folder (dataset_dict.json / state.json), config-named subfolders, "
                               "or Parquet/JSONL files")

@@ -8,7 +8,10 @@
 --     Mixtures (two or more distinct temperatures): '<strategy>:<t1>/<t2>/...' in list order,
 --     e.g. 'hnc:0.4/0.8/1.2/1.6', with '@<r1>/<r2>/...' appended when the ratios are not all
 --     equal ('hnc:0.4/0.8@0.25/0.75'). 'unspecified' when the run records no temperature.
---   is_single_temperature / reference_temperature: what problem_difficulty's reference set uses.
+--   is_single_temperature / reference_temperature: what problem_difficulty's reference set uses;
+--     is_mixture: two or more distinct temperatures (a run with no temperature is no mixture).
+-- Any group key may be null (a source without a model name, dataset or approach): such runs
+-- form their own group, and every mart keeps them (null-safe joins and grain tests).
 
 with runs as (
 
@@ -53,6 +56,7 @@ labelled as (
         strategy,
         n_samples,
         prm_model,
+        is_mixture,
         not is_mixture and single_temperature is not null as is_single_temperature,
         case when not is_mixture then single_temperature end as reference_temperature,
         case

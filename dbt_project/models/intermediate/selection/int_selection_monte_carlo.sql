@@ -1,7 +1,8 @@
 -- Unbiased estimator by Monte Carlo, per run x problem x method x prm_model x prm_aggregation x n:
 -- the expected accuracy over uniform size-n subsets of the N samples, estimated from random
 -- permutations per problem. Two rules use it:
---   weighted: every PRM x aggregation of every problem, var('mc_draws') draws (0 by default: off);
+--   weighted: every PRM x aggregation of every problem, var('mc_draws') draws (0 by default: off),
+--             votes = int_sample_prm_scores.vote_weight as in int_selection_weighted;
 --   majority: problems with more samples than var('majority_exact_max_samples'), which the exact
 --             model (int_selection_majority_unbiased) leaves out; votes of 1;
 --             var('majority_mc_draws') draws (200 by default).
@@ -32,7 +33,7 @@ with voters as (
         sample_pos,
         cluster_id,
         is_correct,
-        score,
+        vote_weight as score,
         {{ weighted_draws }} as draws
 
     from {{ ref('int_sample_prm_scores') }}

@@ -1,12 +1,16 @@
 -- PRM-weighted vote ("weighted") per run x problem x prm_model x prm_aggregation x n, prefix and
 -- stratified estimators (the prefix is search-and-learn's find_answer_with_largest_sum over the
--- first n samples): on the subset S, the cluster with the largest sum of member scores s_i wins;
+-- first n samples): on the subset S, the cluster with the largest sum of member weights wins;
 -- ties go to the cluster whose first member has the lowest sample_pos. Samples without a cluster
 -- (no answer, no verdict) or without a score under that PRM never win and add nothing; if no
 -- sample of S has both, the result is wrong. The result is the verdict of the winning cluster's
 -- first (voting) member, as for majority.
 --
--- The vote is the macro prm_vote (subset_vote on every subset, votes = scores).
+-- The weights are int_sample_prm_scores.vote_weight: the scores s_i themselves for probability
+-- scores (search-and-learn's sum, bit for bit), sigmoid(s_i) for raw scores (prod: the product of
+-- the steps' sigmoids), so every weight is a probability and no member lowers its cluster's vote.
+--
+-- The vote is the macro prm_vote (subset_vote on every subset, votes = weights).
 
 with scores as (
 
@@ -18,7 +22,7 @@ with scores as (
         sample_pos,
         cluster_id,
         is_correct,
-        score
+        vote_weight as score
 
     from {{ ref('int_sample_prm_scores') }}
 

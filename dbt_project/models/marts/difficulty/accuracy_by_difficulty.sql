@@ -3,7 +3,8 @@
 -- prm_aggregation x n.
 --   per run: the mean of selection_accuracy_by_problem over the run's problems in the stratum,
 --     strata from problem_difficulty of the run's model (problems without a difficulty, e.g. a
---     model with no single-temperature run, are left out).
+--     model with only mixed-temperature runs, are left out; runs without a model name take the
+--     strata of problem_difficulty's model-null scope).
 --   accuracy: the mean of those run accuracies over the group's seeds; std: their sample
 --     standard deviation (null with one seed); seeds: runs averaged; problems: distinct problems
 --     of the stratum in the group's runs. prm_model as in scaling_curves. Rounded to 12 decimals.
@@ -49,7 +50,7 @@ joined as (
     inner join runs
         on runs.run_id = by_problem.run_id
     inner join difficulty
-        on difficulty.model = runs.model
+        on difficulty.model is not distinct from runs.model
         and difficulty.problem_id = by_problem.problem_id
 
 ),

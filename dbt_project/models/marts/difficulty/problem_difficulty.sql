@@ -2,7 +2,9 @@
 --   reference set: every sample of the model's complete single-temperature runs at its lowest
 --     such temperature (var('difficulty_reference_temperature') picks another temperature
 --     instead; runs of mixed temperatures never count). All seeds at that temperature pool.
---     A model with no single-temperature run has no rows.
+--     A model none of whose runs records a temperature uses those runs (reference_temperature
+--     null), so a source without decoding settings still gets difficulties; a model with only
+--     mixtures has no rows. Runs without a model name form one scope, model null.
 --   solve_rate: mean correctness over the reference samples of the problem (int_samples_graded:
 --     no answer or no verdict = wrong), rounded to 12 decimals.
 --   stratum: easy when solve_rate >= var('difficulty_easy') (0.7), medium when
@@ -28,11 +30,12 @@ reference_runs as (
         reference_temperature
 
     from runs
-    where is_single_temperature
+    where not is_mixture
     {%- if var('difficulty_reference_temperature') is not none %}
         and reference_temperature = {{ var('difficulty_reference_temperature') }}
     {%- else %}
-    qualify reference_temperature = min(reference_temperature) over (partition by model)
+    -- min skips nulls: runs without a temperature count only where the model has no other
+    qualify reference_temperature is not distinct from min(reference_temperature) over (partition by model)
     {%- endif %}
 
 ),

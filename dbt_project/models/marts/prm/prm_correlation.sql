@@ -9,6 +9,8 @@
 --               one problem are not, so it is narrower than the truth.
 --   auroc:      probability that a correct sample outscores a wrong one, ties counting 1/2
 --               (Mann-Whitney U / (positives x negatives)); null without both kinds.
+--   score_kind: what the PRM's scores are (int_prm_score_kinds): probability, or raw (logits,
+--               rewards: mean_score_* are then on that scale; r and AUROC hold for any scale).
 -- Every number is rounded to 12 decimals: results reproduce bit for bit across platforms.
 
 -- materialized: both the correlation and the AUROC read it (computing the view once halves the time)
@@ -106,6 +108,13 @@ claims as (
 
 ),
 
+kinds as (
+
+    select run_id, prm_model, score_kind
+    from {{ ref('int_prm_score_kinds') }}
+
+),
+
 final as (
 
     select
@@ -122,7 +131,8 @@ final as (
         round(correlated.mean_score_correct, 12) as mean_score_correct,
         round(correlated.mean_score_wrong, 12) as mean_score_wrong,
         claims.claimed_pearson_r,
-        claims.claim_run_id
+        claims.claim_run_id,
+        kinds.score_kind
 
     from with_interval as correlated
     inner join auroc
@@ -135,6 +145,9 @@ final as (
         and claims.prm_model = correlated.prm_model
         and claims.token_threshold = correlated.token_threshold
         and claims.aggregation = correlated.aggregation
+    left join kinds
+        on kinds.run_id = correlated.run_id
+        and kinds.prm_model = correlated.prm_model
 
 )
 

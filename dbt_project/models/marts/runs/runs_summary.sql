@@ -1,6 +1,13 @@
 -- One row per run, whatever its status: its settings from lake.runs, what it has written so far,
 -- grading coverage and headline accuracies. Coverage and accuracies are filled for complete
 -- runs only (running and failed runs are left out of every metric).
+--   prm_score_kind: what the run's PRM scores are taken as (int_prm_score_kinds): probability or
+--     raw when every PRM of the run agrees, mixed when they differ, null without PRM scores.
+--   lm-eval runs (approach 'lm_eval', or any lm_eval_samples or docs_claimed claim): docs_claimed =
+--     the docs lm-eval says it evaluated, summed over tasks (source_claims '<task>/n-samples',
+--     method docs_claimed; null when the source does not say); docs_logged = distinct (task, doc_id)
+--     in the run's lm_eval_samples; samples_partial = docs_logged < docs_claimed (the samples files
+--     hold fewer docs than the results file counts). All three are null for other runs.
 
 with runs as (
 
@@ -35,6 +42,41 @@ grids as (
         n_max
 
     from {{ ref('int_run_n_grid') }}
+
+),
+
+score_kinds as (
+
+    select
+        run_id,
+        case when count(distinct score_kind) > 1 then 'mixed' else min(score_kind) end as prm_score_kind
+
+    from {{ ref('int_prm_score_kinds') }}
+    group by run_id
+
+),
+
+docs_claimed as (
+
+    select
+        run_id,
+        sum(value) as docs_claimed
+
+    from {{ ref('stg_lake__source_claims') }}
+    where method = 'docs_claimed'
+      and problem_id is null
+    group by run_id
+
+),
+
+docs_logged as (
+
+    select
+        run_id,
+        count(*) as docs_logged
+
+    from (select distinct run_id, task, doc_id from {{ ref('stg_lake__lm_eval_samples') }})
+    group by run_id
 
 ),
 
@@ -110,7 +152,14 @@ final as (
         headline.n_max,
         headline.pass_at_1,
         headline.pass_at_n,
-        headline.majority_at_n
+        headline.majority_at_n,
+        cast(score_kinds.prm_score_kind as varchar) as prm_score_kind,
+        cast(docs_claimed.docs_claimed as bigint) as docs_claimed,
+        cast(case
+            when runs.approach = 'lm_eval' or docs_claimed.run_id is not null or docs_logged.run_id is not null
+                then coalesce(docs_logged.docs_logged, 0)
+        end as bigint) as docs_logged,
+        cast(coalesce(docs_logged.docs_logged, 0) < docs_claimed.docs_claimed as boolean) as samples_partial
 
     from runs
     left join sizes
@@ -119,6 +168,12 @@ final as (
         on coverage.run_id = runs.run_id
     left join headline
         on headline.run_id = runs.run_id
+    left join score_kinds
+        on score_kinds.run_id = runs.run_id
+    left join docs_claimed
+        on docs_claimed.run_id = runs.run_id
+    left join docs_logged
+        on docs_logged.run_id = runs.run_id
 
 )
 

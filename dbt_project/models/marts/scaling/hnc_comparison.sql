@@ -2,7 +2,8 @@
 -- strategy at equal N. Every HNC experiment group is paired with every default group of the
 -- same dataset, model, approach, N (n_samples) and PRM, row by row on method, estimator,
 -- prm_aggregation and n (equal estimators only: HNC's stratified curves have no default
--- counterpart and are not listed). delta = hnc_mean - default_mean.
+-- counterpart and are not listed). delta = hnc_mean - default_mean. Unknown (null) keys pair with
+-- unknown keys.
 
 with curves as (
 
@@ -50,9 +51,9 @@ final as (
 
     from hnc
     inner join default_strategy
-        on default_strategy.dataset = hnc.dataset
-        and default_strategy.model = hnc.model
-        and default_strategy.approach = hnc.approach
+        on default_strategy.dataset is not distinct from hnc.dataset
+        and default_strategy.model is not distinct from hnc.model
+        and default_strategy.approach is not distinct from hnc.approach
         and default_strategy.n_samples is not distinct from hnc.n_samples
         and default_strategy.prm_model is not distinct from hnc.prm_model
         and default_strategy.method = hnc.method

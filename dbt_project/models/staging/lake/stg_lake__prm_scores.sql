@@ -1,4 +1,5 @@
 -- One row per step of one sample under one PRM at one token threshold (null = whole completion).
+-- score_kind: 'probability', 'raw' or null (parts written before the column existed read as null).
 -- Staging: rename and cast only.
 
 with source as (
@@ -17,7 +18,8 @@ renamed as (
         cast(token_threshold as integer) as token_threshold,
         cast(kind as varchar) as kind,
         cast(step_idx as integer) as step_idx,
-        cast(score as double) as score
+        cast(score as double) as score,
+        cast(score_kind as varchar) as score_kind
 
     from source
 
