@@ -88,6 +88,7 @@ def prm_table(run_id: str, prm_model: str, completions: pa.Table, steps: np.ndar
         "kind": labels(np.concatenate([np.full(len(b[0]), b[3]) for b in blocks]), KINDS),
         "step_idx": pa.array(np.concatenate([b[1] for b in blocks]).astype(np.int32)),
         "score": pa.array(np.concatenate([b[4] for b in blocks])),
+        "score_kind": constant("probability", rows),
     })
 
 

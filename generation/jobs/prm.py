@@ -184,7 +184,8 @@ def score_rows(config: PrmConfig, run_id: str, completions: list[dict[str, Any]]
         for step_idx, score in enumerate(scores[(completion["problem"] or "", tuple(steps))]):
             rows.append({"run_id": run_id, "problem_id": completion["problem_id"],
                          "sample_idx": completion["sample_idx"], "prm_model": config.prm_model,
-                         "token_threshold": tau, "kind": kind, "step_idx": step_idx, "score": score})
+                         "token_threshold": tau, "kind": kind, "step_idx": step_idx, "score": score,
+                         "score_kind": "probability"})  # a softmax probability
     return rows
 
 
