@@ -79,20 +79,24 @@ def route(source: str) -> tuple[list[tuple[str, Reader]], list[str]]:
     pairs: list[tuple[str, Reader]] = []
     passed_over: list[str] = []
 
-    def claims(entry: Path) -> set[str]:
-        return {r.name for r in readers if r.sniff(str(entry))}
+    sniffed: dict[Path, list[Reader]] = {}  # each entry is sniffed once, however deep the walk goes
+
+    def claimants(entry: Path) -> list[Reader]:
+        if entry not in sniffed:
+            sniffed[entry] = [r for r in readers if r.sniff(str(entry))]
+        return sniffed[entry]
 
     def walk(folder: Path) -> None:
         entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
-        owner = next((r for r in readers if r.sniff(str(folder))), None)
-        if owner is not None and all(claims(e) <= {owner.name} for e in entries):
+        owner = next(iter(claimants(folder)), None)
+        if owner is not None and all(r is owner for e in entries for r in claimants(e)):
             pairs.append((str(folder), owner))
             return
         for entry in entries:
             if entry.is_dir():
                 walk(entry)
-            elif (first := next((r for r in readers if r.sniff(str(entry))), None)) is not None:
-                pairs.append((str(entry), first))
+            elif claimants(entry):
+                pairs.append((str(entry), claimants(entry)[0]))
             else:
                 passed_over.append(str(entry))
 
