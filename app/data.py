@@ -2,8 +2,10 @@
 queries of the runs and scaling pages (other pages keep theirs in `app/queries/<page>.py`, built
 on `query` and `run_where`), cached per serving snapshot.
 
-A snapshot is `(home root, version)`: the version changes whenever `ttsw build` rewrites
-serving/, so cached results never outlive the marts they came from. Queries go through one
+A snapshot is `(home root, version)`: the version names the serving snapshot that `ttsw build`
+published last (`serving/CURRENT`), plus the files' modification times, so cached results never
+outlive the marts they came from, and every query under one key reads that one snapshot's folder,
+never a mix of two builds. Queries go through one
 in-memory DuckDB per snapshot (`warehouse.serving.serving_connection`, one cursor per query so
 sessions on different threads never share a cursor). SQL filters and aggregates; results come
 back as polars frames, lists and dicts. Column names and grouping expressions only ever come
@@ -62,23 +64,32 @@ BANDS = {
 
 
 def snapshot(home: Home) -> Snapshot:
-    """The cache key for `home`: its root and the newest modification of serving/."""
+    """The cache key for `home`: its root, the current snapshot's build id (empty for a
+    pre-snapshot home, whose marts lie in serving/) and the newest modification among its files."""
+    build_id = home.serving_id() or ""
+    folder = home.snapshot_dir(build_id or None)
     stamps = []
-    for path in [home.serving / "manifest.json", *home.serving.glob("*.parquet")]:
+    for path in [folder / "manifest.json", *folder.glob("*.parquet")]:
         try:
             stamps.append(path.stat().st_mtime_ns)
         except FileNotFoundError:  # absent manifest, or a mart replaced while we looked
             continue
-    return str(home.root), f"{len(stamps)}:{max(stamps, default=0)}"
+    return str(home.root), f"{build_id}/{len(stamps)}:{max(stamps, default=0)}"
 
 
-def _home(snap: Snapshot) -> Home:
+def snapshot_home(snap: Snapshot) -> Home:
     return Home(Path(snap[0]))
+
+
+def snapshot_folder(snap: Snapshot) -> Path:
+    """The snapshot folder the key names (the one it was taken from, even after a newer build)."""
+    build_id = snap[1].split("/", 1)[0]
+    return snapshot_home(snap).snapshot_dir(build_id or None)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _connection(snap: Snapshot) -> duckdb.DuckDBPyConnection:
-    return serving_connection(_home(snap))
+    return serving_connection(snapshot_home(snap), snapshot_folder(snap))
 
 
 def query(snap: Snapshot, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
@@ -101,12 +112,12 @@ def run_where(filters: dict[str, list[str]]) -> tuple[str, dict[str, Any]]:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def marts(snap: Snapshot) -> list[str]:
-    return available_marts(_home(snap))
+    return available_marts(snapshot_home(snap), snapshot_folder(snap))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def built_at(snap: Snapshot) -> str | None:
-    return manifest(_home(snap)).get("built_at")
+    return manifest(snapshot_home(snap), snapshot_folder(snap)).get("built_at")
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

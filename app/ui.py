@@ -20,6 +20,7 @@ import altair as alt
 import polars as pl
 
 from app import charts, data
+from warehouse import tabular
 from warehouse.home import resolve_home
 
 BANNER_NAMES = 5
@@ -125,11 +126,12 @@ def url_selectbox(label: str, options: Sequence[Any], *, key: str, default: Any 
 def downloads(name: str, frame: pl.DataFrame, chart: alt.TopLevelMixin | None = None) -> None:
     """Buttons under a chart: its data as CSV and, given the chart, the chart as SVG and PNG.
 
-    The SVG and PNG are rendered only when clicked (vl-convert, no browser needed).
+    The SVG and PNG are rendered only when clicked (vl-convert, no browser needed). The CSV
+    holds list and struct values as JSON text (polars' CSV writer refuses nested columns).
     """
     with st.container(horizontal=True):
-        st.download_button("Data (CSV)", frame.write_csv(), file_name=f"{name}.csv", mime="text/csv",
-                           icon=":material/download:", on_click="ignore", key=f"csv_{name}")
+        st.download_button("Data (CSV)", tabular.csv_bytes(frame.to_arrow()), file_name=f"{name}.csv",
+                           mime="text/csv", icon=":material/download:", on_click="ignore", key=f"csv_{name}")
         if chart is not None:
             st.download_button("Chart (SVG)", lambda: charts.to_svg(chart), file_name=f"{name}.svg",
                                mime="image/svg+xml", icon=":material/download:", on_click="ignore",

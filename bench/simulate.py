@@ -73,7 +73,7 @@ def naive_run(home: Home, spec: SimSpec, samples: int) -> int:
                          "temperature": float(t), "text": text, "num_tokens": tokens,
                          "finish_reason": "length" if kind == TRUNCATED else "stop",
                          "source_answer": answer if kind == ANSWERED else None, "source_is_correct": correct})
-    write_part(home, "completions", rows, run_id=spec.run_id, part_name="naive")
+    write_part(home, "completions", rows, run_id=spec.run_id, keys=["naive"])
     return len(rows)
 
 

@@ -218,7 +218,7 @@ def _resume_config(home: Home, ref: str, flags: dict[str, Any]) -> GenerateConfi
 
 def _print_job_plan(home: Home, plan, cost: dict | None) -> None:
     from generation.config import to_yaml
-    from generation.jobs.base import done_keys
+    from warehouse.runs import done_keys
     from warehouse.runs import get_run
 
     config = plan.config
@@ -312,12 +312,13 @@ def _scoring_options(function):
 
 def _scoring_plan_text(home: Home, plan, table: str) -> None:
     from generation.config import to_yaml
-    from generation.jobs.scoring import done_problems, problem_ids
+    from generation.jobs.scoring import problem_ids
+    from warehouse.runs import done_keys
 
     click.echo(to_yaml(plan.config).rstrip())
     click.echo("---")
     keys = problem_ids(home, plan.run_id)
-    done = done_problems(home, table, plan.run_id, plan.tag)
+    done = done_keys(home, plan.run_id, table, "problem_id", tag=plan.tag)
     click.echo(f"run: {plan.run_id}  {plan.run.get('name')}  ({plan.run.get('model')})")
     click.echo(f"writes: {table} of that run, parts tagged {plan.tag}")
     click.echo(f"problems: {len(keys)}, {sum(k in done for k in keys)} already done")

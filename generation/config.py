@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 from generation.backends import REGISTRY
 from warehouse.errors import WarehouseError
+from warehouse.redact import MASK, redact
 
 BACKENDS = tuple(REGISTRY)
 DTYPES = ("auto", "float32", "float16", "bfloat16")
@@ -33,7 +34,11 @@ SEED_KEYS = {"num_candidates": "n", "N": "n", "model_name": "model", "max_new_to
 
 
 class ConfigError(WarehouseError):
-    """A config value is missing, unknown, of the wrong type or out of range."""
+    """A config value is missing, unknown, of the wrong type or out of range; the message quotes
+    values, so credentials in it are masked (`warehouse.redact`)."""
+
+    def __init__(self, message: str):
+        super().__init__(redact(message))
 
 
 def opt(default: Any, help: str, *, choices: tuple[str, ...] | None = None,
@@ -85,6 +90,13 @@ def _prices_check(v: dict) -> str | None:
         return f"only 'input' and 'output' (USD per 1M tokens) are known, got {sorted(unknown)}"
     bad = {k: p for k, p in v.items() if not isinstance(p, (int, float)) or isinstance(p, bool) or p < 0}
     return f"prices must be non-negative numbers, got {bad}" if bad else None
+
+
+def _base_url_check(v: str | None) -> str | None:
+    if v and f"{MASK}@" in v:
+        return ("has its credentials masked, as every stored or printed config does; pass --base-url with "
+                "them again (http://user:password@host/v1)")
+    return None
 
 
 def _decoding_check(v: dict) -> str | None:
@@ -155,7 +167,10 @@ class GenerateConfig:
                           identity=False)
     tensor_parallel_size: int = opt(1, "GPUs per model (vllm).", check=at_least(1), identity=False)
     gpu_memory_utilization: float = opt(0.9, "Share of GPU memory vLLM may take.", check=in_unit, identity=False)
-    base_url: str | None = opt(None, "Endpoint (openai), e.g. http://localhost:8000/v1.", identity=False)
+    base_url: str | None = opt(None, "Endpoint (openai), e.g. http://localhost:8000/v1; credentials in it "
+                                     "(http://user:password@host/v1) are sent as HTTP Basic instead of the key, "
+                                     "and masked wherever the config is stored or printed.",
+                               check=_base_url_check, identity=False)
     api_key_env: str = opt("OPENAI_API_KEY", "Environment variable holding the API key (the key itself is "
                                              "never stored).", identity=False)
     timeout: float = opt(60.0, "Seconds per HTTP request (openai).", check=at_least(0.001), identity=False)
@@ -438,9 +453,10 @@ def identity(config: Any) -> dict[str, Any]:
 
 
 def to_yaml(config: Any) -> str:
+    """The config as YAML to show (--dry-run), credentials masked."""
     import yaml
 
-    return yaml.safe_dump(to_dict(config), sort_keys=False, allow_unicode=True, width=100)
+    return yaml.safe_dump(redact(to_dict(config)), sort_keys=False, allow_unicode=True, width=100)
 
 
 # --- the command line ----------------------------------------------------------------------------

@@ -231,19 +231,22 @@ def run_statuses(home: Home, run_ids: list[str]) -> dict[str, str]:
     return {r["run_id"]: r["status"] for r in rows}
 
 
-def _write_run(home: Home, spec: SimSpec, on_progress) -> dict[str, int]:
-    """Write one run chunk by chunk; returns the rows written per table."""
-    from warehouse.runs import open_run
+def _write_run(home: Home, spec: SimSpec, bar) -> dict[str, int] | None:
+    """Write one run chunk by chunk, advancing the progress `bar`; returns the rows written per
+    table (None: the run was complete, written meanwhile by another process)."""
+    from warehouse.runs import write_whole_run
 
     rows: dict[str, int] = {}
-    with open_run(home, spec.run_meta()) as run:
+
+    def fill(run) -> None:
         for chunk, (first, stop) in enumerate(_chunks(spec)):
             tables = simulate_chunk(spec, first, stop, chunk)
             for table, data in tables.items():
-                run.write(table, data, part_name=f"sim-{chunk:04d}")
+                run.write(table, data, keys=["sim", chunk])
                 rows[table] = rows.get(table, 0) + data.num_rows
-            on_progress(tables["completions"].num_rows if "completions" in tables else 0)
-    return rows
+            bar.update(tables["completions"].num_rows if "completions" in tables else 0)
+
+    return rows if write_whole_run(home, spec.run_meta(), fill, on_wait=bar.write) else None
 
 
 def simulate(home: Home, specs: Iterable[SimSpec], progress: bool = True) -> dict:
@@ -255,25 +258,27 @@ def simulate(home: Home, specs: Iterable[SimSpec], progress: bool = True) -> dic
     from tqdm import tqdm
 
     from warehouse.lake import ensure_lake, write_part
-    from warehouse.runs import COMPLETE, discard_partial
+    from warehouse.runs import COMPLETE
 
     started = time.perf_counter()
     unique = list({spec.run_id: spec for spec in specs}.values())
     home.ensure_writable()
     ensure_lake(home)
-    write_part(home, "problems", world().problems, part_name="math500")
+    write_part(home, "problems", world().problems, keys=["math500"])
     statuses = run_statuses(home, [spec.run_id for spec in unique])
     todo = [spec for spec in unique if statuses.get(spec.run_id) != COMPLETE]
     summary = {"written": [], "skipped": [s.name for s in unique if s not in todo], "redone": [], "rows": {}}
     with tqdm(total=sum(s.completions for s in todo), unit="completion", unit_scale=True,
               disable=not progress, dynamic_ncols=True) as bar:
         for spec in todo:
-            if spec.run_id in statuses:
-                discard_partial(home, spec.run_id)
-                summary["redone"].append(spec.name)
             bar.set_description(spec.name)
-            rows = _write_run(home, spec, bar.update)
+            rows = _write_run(home, spec, bar)
+            if rows is None:
+                summary["skipped"].append(spec.name)
+                continue
             summary["written"].append(spec.name)
+            if spec.run_id in statuses:
+                summary["redone"].append(spec.name)
             for table, count in rows.items():
                 summary["rows"][table] = summary["rows"].get(table, 0) + count
     summary["completions"] = summary["rows"].get("completions", 0)

@@ -145,8 +145,12 @@ def ingest(home: Home, sources: tuple[str, ...], fmt: str | None, registry: str 
             click.echo(f"category {category}:")
         for line in summary.lines():
             click.echo(line)
+        if len(summary.failed) == 1:
+            raise click.ClickException(f"{summary.failed[0]} (the run stays 'failed' in the lake; "
+                                       "fix the source and ingest it again)")
         if summary.failed:
-            raise click.ClickException(f"{len(summary.failed)} run(s) failed; they stay 'failed' in the lake")
+            raise click.ClickException(f"{len(summary.failed)} runs failed (listed above); they stay 'failed' "
+                                       "in the lake: fix the sources and ingest them again")
 
 
 def _list(groups, fmt: str | None, options: dict) -> None:

@@ -2,13 +2,14 @@
 
 One mechanism for every format. A run's id is the hash of (format, the reader's identity of the
 source), so ingesting the same source again finds the same run: a complete run is left alone, an
-incomplete one (a crash, bad input) is discarded and redone. Parts are written inside `open_run`,
-so a reader that raises leaves its run `failed`, never a partial run marked complete.
+incomplete one (a crash, bad input) is discarded and redone. Runs are written by the one run
+writer (`warehouse.runs.write_whole_run`): two ingests of the same source at once never both
+write it (the second waits for the first and finds the run complete), and a reader that raises
+leaves its run `failed`, never a partial run marked complete.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,10 +20,11 @@ import pyarrow.compute as pc
 
 from ingest.metadata import apply_given, missing_warning, record_provenance
 from ingest.readers import get_reader, route
-from ingest.readers.base import Reader, RunData
+from ingest.readers.base import Reader, RunData, SourceError
+from warehouse.errors import ContractError
 from warehouse.home import Home
-from warehouse.lake import conform, ensure_lake, to_arrow, write_part
-from warehouse.runs import COMPLETE, derive_run_id, discard_partial, get_run, open_run
+from warehouse.lake import conform, content_digest, ensure_lake, to_arrow, write_part
+from warehouse.runs import derive_run_id, write_whole_run
 from warehouse.tables import get_table
 
 
@@ -51,15 +53,6 @@ class IngestSummary:
         return out
 
 
-def content_part_name(arrow: pa.Table) -> str:
-    """A name from the rows themselves, for tables shared by runs: writing the same rows again
-    (a redone run, the same problems from another source) replaces one file with an identical one."""
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, arrow.schema) as writer:
-        writer.write_table(arrow)
-    return "src-" + hashlib.sha256(sink.getvalue()).hexdigest()[:16]
-
-
 def with_run_id(arrow: pa.Table, run_id: str, readers_id: str) -> pa.Table:
     """Readers need not know the run id (the runner derives it): fill it in where it is missing, and
     where a reader wrote the id of its own identity, which given metadata (--meta) changes."""
@@ -82,27 +75,35 @@ def write_run(home: Home, reader: Reader, run: RunData, summary: IngestSummary, 
     run_id = derive_run_id(reader.name, {**run.identity, "given": given}) if given else readers_id
     meta = {"source": "imported", "source_format": reader.name, **run.meta, "run_id": run_id}
     name = meta.setdefault("name", run_id)
-    previous = get_run(home, run_id)
     summary.skipped.update(run.skipped)  # skips counted while listing the source's runs
     run.skipped.clear()
-    if previous is not None and previous["status"] == COMPLETE:
-        summary.unchanged.append(name)
-        return
-    if previous is not None:
-        discard_partial(home, run_id)
-    if run.problems is not None and run.problems.num_rows:
-        problems = conform(get_table("problems"), run.problems)
-        write_part(home, "problems", problems, part_name=content_part_name(problems))
-    samples = 0
-    with open_run(home, meta) as handle:
+    counts = Counter()
+
+    def fill(handle) -> None:
+        if run.problems is not None and run.problems.num_rows:
+            problems = conform(get_table("problems"), run.problems)
+            write_part(home, "problems", problems, keys=[content_digest(problems)])
+        batches = Counter()  # parts named by table and batch number: a redo replaces, never adds
         for table, rows in run.batches():
             contract = get_table(table)
-            arrow = conform(contract, with_run_id(to_arrow(rows), run_id, readers_id) if contract.per_run else rows)
-            handle.write(table, arrow, part_name=None if contract.per_run else content_part_name(arrow))
-            summary.rows[table] += arrow.num_rows
-            samples += arrow.num_rows if table == "completions" else 0
+            try:
+                arrow = conform(contract, with_run_id(to_arrow(rows), run_id, readers_id) if contract.per_run else rows)
+            except (ContractError, pa.ArrowException, OverflowError, UnicodeError, TypeError, ValueError) as exc:
+                raise SourceError(run.meta.get("source_uri") or name, f"a value does not fit table {table}'s "
+                                  f"columns: {str(exc).splitlines()[0]}") from None
+            keys = [table, batches[table]] if contract.per_run else [content_digest(arrow)]
+            handle.write(table, arrow, keys=keys)
+            batches[table] += 1
+            counts[table] += arrow.num_rows
             if progress is not None:
                 progress.update(arrow.num_rows)
+
+    wait = getattr(progress, "write", None)
+    if not write_whole_run(home, meta, fill, on_wait=wait):
+        summary.unchanged.append(name)
+        return
+    summary.rows.update(counts)
+    samples = counts["completions"]
     if samples and (line := missing_warning(run)) is not None:  # what the sampling marts group by
         run.warnings.append(line)
     summary.written.append(name)

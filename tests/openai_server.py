@@ -15,8 +15,10 @@
 Faults for the tests: `script(...)` queues one fault per coming call, in order: "429" (with a
 Retry-After header of `retry_after` seconds, None for none), "500", "hang" (sleep `hang_s`, longer
 than the client's timeout, then answer), "leak" (a 400 whose message quotes the Authorization
-header, to check that clients redact it). `max_n` refuses n above it with a 400 naming param n;
-`ignore_n` answers one choice whatever n; `api_key` makes it answer 401 to any other bearer token.
+header, to check that clients redact it), "echo" (a 400 whose message is every request header as
+JSON, as debugging proxies answer). `max_n` refuses n above it with a 400 naming param n;
+`ignore_n` answers one choice whatever n; `api_key` makes it answer 401 to any other bearer token,
+`basic_auth` (user, password) to any other HTTP Basic credentials.
 It records every call (`calls`: path, body, Authorization header), the most calls in flight at
 once (`max_in_flight`) and the usage it reported (`usage`).
 
@@ -27,6 +29,7 @@ prints `listening on http://127.0.0.1:PORT/v1` and serves until killed (for benc
 from __future__ import annotations
 
 import argparse
+import base64
 import collections
 import importlib.util
 import json
@@ -39,7 +42,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 LM_EVAL_FIXTURE_BUILD = Path(__file__).resolve().parent / "ingest" / "lm_eval_fixture" / "build.py"
-FAULTS = ("429", "500", "hang", "leak")
+FAULTS = ("429", "500", "hang", "leak", "echo")
 MAX_TOP_LOGPROBS = 20
 
 
@@ -151,6 +154,7 @@ class OpenAIServer:
     answer: str = "the answer is"
     latency: float | Callable[[dict], float] = 0.0
     api_key: str | None = None
+    basic_auth: tuple[str, str] | None = None
     max_n: int | None = None
     ignore_n: bool = False
     retry_after: float | None = 0.05
@@ -235,10 +239,14 @@ class OpenAIServer:
                 return self._send(handler, 500, _error("the server had an error", "server_error"))
             if fault == "leak":
                 return self._send(handler, 400, _error(f"bad header: {authorization}"))
+            if fault == "echo":
+                return self._send(handler, 400, _error(f"bad request; headers: {json.dumps(dict(handler.headers))}"))
             if fault == "hang":
                 time.sleep(self.hang_s)
             if self.api_key is not None and authorization != f"Bearer {self.api_key}":
                 return self._send(handler, 401, _error("incorrect API key provided", "invalid_api_key"))
+            if self.basic_auth is not None and authorization != _basic(*self.basic_auth):
+                return self._send(handler, 401, _error(f"bad credentials: {authorization}", "invalid_credentials"))
             try:
                 status, payload = 200, self._complete(handler.path, body)
             except RequestError as exc:
@@ -302,6 +310,10 @@ class OpenAIServer:
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256  # the default 5 refuses connections when a client opens 32 at once
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 def _error(message: str, kind: str = "invalid_request_error", param: str | None = None) -> dict:

@@ -97,30 +97,79 @@ def ingest_sources(home, sources: list[tuple[str, str, dict]]) -> list[str]:
     return lines + [f"run {run_id}  {name}  [{status}]" for run_id, name, status in runs]
 
 
-def main() -> None:
+def main(args: list[str] | None = None) -> None:
+    """The `ttsw` entry point: `run`, then exit with its status."""
+    sys.exit(run(args))
+
+
+def run(args: list[str] | None = None) -> int:
+    """Run the command line on `args` (default: sys.argv) and return the exit status.
+
+    Every error ends as one line on stderr and status 1 (130 when interrupted): the user's own
+    mistakes (`WarehouseError`: file, line or row, field, what to do), an unreadable lake part
+    (named, pointing to `ttsw check`), and anything no check foresaw (its type and message, asking
+    for a report). TTSW_DEBUG=1 re-raises instead, with the traceback.
+    """
     from warehouse.errors import WarehouseError
 
+    ctx = None
     try:
-        cli.main(standalone_mode=False)
+        with cli.make_context("ttsw", sys.argv[1:] if args is None else list(args)) as ctx:
+            cli.invoke(ctx)
+        return 0
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
-        sys.exit(130)
+        return 130
     except click.ClickException as exc:
         exc.show()
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except WarehouseError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        return exc.exit_code
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
-        sys.exit(130)
-    except Exception as exc:  # a bug or an input no check foresaw: one line; TTSW_DEBUG=1 shows the traceback
+        return 130
+    except BrokenPipeError:  # `ttsw sql … | head`: the reader has all it wanted
+        sys.stdout = None  # the interpreter's flush at exit would fail on the closed pipe again
+        return 0
+    except Exception as exc:
         if os.environ.get("TTSW_DEBUG"):
             raise
-        where = exc.filename if isinstance(exc, OSError) and exc.filename else None
-        click.echo(f"error: {type(exc).__name__}: {exc}" + (f" ({where})" if where and str(where) not in str(exc)
-                                                           else "")
-                   + " — set TTSW_DEBUG=1 for the traceback, and please report it", err=True)
-        sys.exit(1)
+        home = getattr(ctx, "obj", None) if ctx is not None else None
+        message = str(exc) if isinstance(exc, WarehouseError) else _lake_error(exc, home) or _unforeseen(exc)
+        from warehouse.redact import redact
+
+        click.echo(f"error: {redact(one_line(message))}", err=True)
+        return 1
+
+
+def one_line(text: str) -> str:
+    """A message as one line: DuckDB's query context (`LINE 1: …` and its caret) and blank lines dropped."""
+    lines = [line.strip() for line in str(text).splitlines()]
+    kept = [line for line in lines if line and not line.startswith("LINE ") and set(line) != {"^"}]
+    return " ".join(kept)
+
+
+def _lake_error(exc: Exception, home) -> str | None:
+    """A DuckDB or Arrow error about a file of the lake, told as such: which part, and `ttsw check`."""
+    if home is None or not type(exc).__module__.startswith(("duckdb", "pyarrow", "_duckdb")):
+        return None
+    import duckdb
+
+    from warehouse.catalog import explain
+
+    text = one_line(str(exc))
+    lake = str(home.lake)
+    if lake not in text:
+        if isinstance(exc, duckdb.Error):
+            return str(explain(exc, home))
+        return None
+    told = str(explain(duckdb.InvalidInputException(text), home))
+    if lake not in told:  # explain names no part: say which folder it is in at least
+        told = f"cannot read the lake ({lake}): {text}"
+    return told if "ttsw check" in told else f"{told} (`ttsw check` lists every unreadable part)"
+
+
+def _unforeseen(exc: Exception) -> str:
+    where = exc.filename if isinstance(exc, OSError) and exc.filename else None
+    return (f"{type(exc).__name__}: {exc}" + (f" ({where})" if where and str(where) not in str(exc) else "")
+            + " — set TTSW_DEBUG=1 for the traceback, and please report it")

@@ -39,38 +39,42 @@ def build(home: Home, select: str | None, variables: str | None, quiet: bool) ->
 @click.argument("query")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--max-rows", type=int, default=40, show_default=True, help="Rows shown by --format table.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="S",
+              help="Stop the query after S seconds (default: $TTSW_SQL_TIMEOUT, else 30).")
+@click.option("--unsafe", is_flag=True,
+              help="Full DuckDB access (files, COPY, ATTACH, extensions, settings, several statements; "
+                   "schemas staging and intermediate) on warehouse.duckdb opened read-only, for the owner.")
 @pass_home
-def sql(home: Home, query: str, fmt: str, max_rows: int) -> None:
-    """Run a read-only SQL QUERY against warehouse.duckdb.
+def sql(home: Home, query: str, fmt: str, max_rows: int, timeout: float | None, unsafe: bool) -> None:
+    """Run one read-only SQL QUERY over the marts and the lake.
 
     \b
-    Schemas: lake (raw tables), staging, intermediate, marts.
+    Views: lake.<table> (raw tables) and the marts of the last build, as <mart> or marts.<mart>.
+    One statement; files outside the home's lake/ and serving/ cannot be read, nothing is written.
+    --unsafe opens warehouse.duckdb (also schemas staging, intermediate) with DuckDB's full powers.
+    Limits: $TTSW_SQL_TIMEOUT (s), $TTSW_SQL_MEMORY_LIMIT (e.g. 4GiB), $TTSW_SQL_THREADS.
     Example: ttsw sql "select approach, count(*) from lake.runs group by 1"
     """
-    import duckdb
+    from warehouse.sandbox import Limits, open_sandbox, unsafe_sandbox
 
-    from warehouse.catalog import connect, explain
-
-    con = connect(home, read_only=True)
-    try:
-        relation = con.sql(query)
-        if relation is None:  # a statement without a result
-            return
-        table = relation.to_arrow_table()
-    except duckdb.Error as exc:
-        raise explain(exc, home) from exc
-    finally:
-        con.close()
-    _print_table(table, fmt, max_rows)
+    home.require_lake()
+    limits = Limits.from_env(timeout, hint="--timeout")
+    if unsafe:
+        click.echo("warning: --unsafe: full DuckDB access (any file, COPY, ATTACH, extensions, settings); "
+                   "warehouse.duckdb itself is open read-only", err=True)
+    with (unsafe_sandbox if unsafe else open_sandbox)(home, limits) as sandbox:
+        result = sandbox.query(query, limit=None)
+    if result is not None:
+        _print_table(result.table, fmt, max_rows)
 
 
 def _print_table(table, fmt: str, max_rows: int) -> None:
-    import pyarrow.csv as pacsv
+    from warehouse import tabular
 
     if fmt == "csv":
-        pacsv.write_csv(table, sys.stdout.buffer)
+        tabular.write_csv(table, sys.stdout.buffer)
     elif fmt == "json":
-        click.echo(json.dumps(table.to_pylist(), default=str, indent=1))
+        click.echo(tabular.json_text(table))
     else:
         import shutil
 
@@ -145,15 +149,14 @@ def runs_show(home: Home, run: str) -> None:
 @pass_home
 def runs_drop(home: Home, run_refs: tuple[str, ...], yes: bool) -> None:
     """Delete every part of each RUN from the lake (the marts drop it at the next build)."""
-    from warehouse.lake import drop_run_parts
-    from warehouse.runs import resolve_run
+    from warehouse.runs import drop_run, resolve_run
 
     home.require_lake()
     ids = [resolve_run(home, ref) for ref in run_refs]
     if not yes:
         click.confirm(f"drop {len(ids)} run(s) {', '.join(ids)}?", abort=True)
     for run_id in ids:
-        removed = drop_run_parts(home, run_id)
+        removed = drop_run(home, run_id)
         click.echo(f"dropped {run_id} ({removed} part files)")
 
 

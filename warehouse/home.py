@@ -2,6 +2,13 @@
 
 `TTSW_HOME` (or `--home`) points at it; the default is `./ttsw_home`. Everything below the
 home is derived from the lake and can be rebuilt with `ttsw build`, except the lake itself.
+
+serving/ holds one folder per published build, `serving/<build id>/` (the marts and their
+`manifest.json`), and the pointer `serving/CURRENT` naming the current one; `ttsw build`
+writes the pointer last, so a reader that follows it never sees half a build. A home built
+before snapshots keeps its marts directly in serving/, which reads as the current snapshot
+while there is no pointer. Nothing in the home stores its absolute path, so a copied or
+moved home reads its own lake.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from warehouse.errors import HomeError
 
 DEFAULT_HOME = "ttsw_home"
 HOME_ENV = "TTSW_HOME"
+SERVING_POINTER = "CURRENT"
 
 
 @dataclass(frozen=True)
@@ -29,8 +37,38 @@ class Home:
         return self.root / "warehouse.duckdb"
 
     @property
-    def serving(self) -> Path:
+    def build_root(self) -> Path:
+        """Where `ttsw build` writes the next warehouse file, one folder per build in progress."""
+        return self.root / "build"
+
+    @property
+    def serving_root(self) -> Path:
+        """serving/ itself: the snapshots, the pointer, or a pre-snapshot home's marts."""
         return self.root / "serving"
+
+    @property
+    def serving_pointer(self) -> Path:
+        return self.serving_root / SERVING_POINTER
+
+    def serving_id(self) -> str | None:
+        """The current snapshot's build id (None: no build yet, or a pre-snapshot home)."""
+        try:
+            name = self.serving_pointer.read_text().strip()
+        except FileNotFoundError:
+            return None
+        return name or None
+
+    def snapshot_dir(self, build_id: str | None) -> Path:
+        """The folder of the snapshot `build_id`; serving/ itself for None (pre-snapshot layout)."""
+        return self.serving_root / build_id if build_id else self.serving_root
+
+    @property
+    def serving(self) -> Path:
+        """The current snapshot's folder, where `<mart>.parquet` and `manifest.json` are read.
+
+        Read the pointer once per unit of work (or use `serving_id` and `snapshot_dir`): a build
+        may publish a new snapshot between two reads."""
+        return self.snapshot_dir(self.serving_id())
 
     def table_dir(self, table: str) -> Path:
         return self.lake / table
@@ -52,7 +90,7 @@ class Home:
         if self.root.exists() and not self.root.is_dir():
             raise HomeError(f"warehouse home {self.root} exists but is not a directory")
         try:
-            for folder in (self.root, self.lake, self.serving):
+            for folder in (self.root, self.lake, self.serving_root):
                 folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise HomeError(f"cannot create warehouse home {self.root}: {exc.strerror or exc}") from exc

@@ -12,11 +12,12 @@ readers never see half a file, and writers on many machines never write the same
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Hashable, Iterable, Mapping
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -127,13 +128,36 @@ def ensure_lake(home: Home) -> None:
         ensure_schema_file(home, table)
 
 
+def part_name(keys: Iterable[Hashable] | None = None) -> str:
+    """The one naming scheme of lake parts (the file is `part-<name>.parquet`).
+
+    With `keys` (the items a part holds: problem ids, a chunk number, a content digest) the same
+    keys give the same name whatever their order, so a redone batch replaces its own part instead
+    of adding a second copy. Without keys the name is new and time-ordered to the microsecond:
+    status events and the appends to shared tables, whose views keep the latest part's row.
+    """
+    if keys is None:
+        return f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
+    blob = "\x1f".join(sorted(map(str, keys)))
+    return "k" + hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def content_digest(arrow: pa.Table) -> str:
+    """A digest of the rows themselves: as the keys of a shared table's part, writing the same rows
+    again (a redone run, the same problems from another source) replaces one file with an identical one."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, arrow.schema) as writer:
+        writer.write_table(arrow)
+    return hashlib.sha256(sink.getvalue()).hexdigest()
+
+
 def write_part(home: Home, table_name: str, data: Any, *, run_id: str | None = None,
-               part_name: str | None = None) -> Path | None:
+               keys: Iterable[Hashable] | None = None, tag: str | None = None) -> Path | None:
     """Conform `data` to the table's contract and write it as one new part; None if no rows.
 
-    Per-run tables need `run_id`, and every row must carry that id. `part_name` gives a
-    deterministic file name (writing the same content twice then replaces one file with an
-    identical one); by default the name is time-ordered and unique.
+    Per-run tables need `run_id`, and every row must carry that id. `keys` name the part
+    (`part_name`); `tag` is stored in the part's metadata, for a job that must find its own parts
+    among others' in the same folder (`tagged_parts`).
     """
     table = get_table(table_name)
     arrow = conform(table, data)
@@ -149,10 +173,11 @@ def write_part(home: Home, table_name: str, data: Any, *, run_id: str | None = N
         folder = run_dir(home, table.name, run_id)
     else:
         folder = home.table_dir(table.name)
-    # Time-ordered to the microsecond: views of shared tables keep the latest part's row.
-    name = part_name or f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
-    path = folder / f"part-{name}.parquet"
-    _atomic_write(arrow.replace_schema_metadata(_metadata(table, run_id)), path)
+    path = folder / f"part-{part_name(keys)}.parquet"
+    metadata = _metadata(table, run_id)
+    if tag is not None:
+        metadata[b"ttsw.tag"] = tag.encode()
+    _atomic_write(arrow.replace_schema_metadata(metadata), path)
     return path
 
 
@@ -170,6 +195,11 @@ def part_metadata(path: Path) -> dict[str, str]:
     except (pa.ArrowInvalid, OSError) as exc:
         raise CorruptPart(f"corrupt part file {path}: {exc}. Remove it (or the run: `ttsw runs drop`) and rewrite.") from exc
     return {k[len(META_PREFIX):].decode(): v.decode() for k, v in meta.items() if k.startswith(META_PREFIX)}
+
+
+def tagged_parts(home: Home, table_name: str, run_id: str | None, tag: str) -> list[Path]:
+    """The parts of a table (of one run) written with `tag`."""
+    return [p for p in list_parts(home, table_name, run_id) if part_metadata(p).get("tag") == tag]
 
 
 def check_parts(home: Home, tables: Iterable[str] | None = None) -> list[tuple[Path, str]]:

@@ -69,10 +69,12 @@ ANSWERS = _table("answers", [
     ("gold_key", _str), ("extractor", _str),
 ], grain=("run_id", "problem_id", "sample_idx"))
 
+# status: ok, timeout, parse_error, too_long or error (ingest.grading.verify); timeout_s: the
+# per-pair limit the verdict was reached under (a `timeout` is retried under a longer one).
 VERDICTS = _table("verdicts", [
     ("gold_key", _str), ("answer_key", _str), ("grader", _str), ("grader_version", _str),
-    ("is_correct", _bool), ("status", _str), ("seconds", _f64), ("graded_at", _ts),
-], grain=("gold_key", "answer_key", "grader", "grader_version"))
+    ("is_correct", _bool), ("status", _str), ("seconds", _f64), ("graded_at", _ts), ("timeout_s", _f64),
+], grain=("gold_key", "answer_key", "grader", "grader_version"), version=2)
 
 ANSWER_CLUSTERS = _table("answer_clusters", [
     ("problem_id", _str), ("answer_key", _str), ("cluster_id", _str), ("grader", _str),

@@ -1,7 +1,7 @@
 """SQL console page: a read-only query over the marts and the lake views (the query lives in
 the URL, so a result is shareable), its first rows as a table with a CSV download, the views
 with their columns, and example queries to start from. `warehouse.sandbox` refuses anything
-that writes or reads outside the warehouse."""
+that writes or reads outside the warehouse, and stops a query at its timeout."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import streamlit as st
 from app import ui
 from app.queries import sql as sq
 from warehouse.errors import WarehouseError
-from warehouse.sandbox import RefusedQuery
+from warehouse.sandbox import QueryTimeout, RefusedQuery
 
 EXAMPLES = {
     "Runs and their settings": "select name, status, model, approach, strategy, temperature, n, seed, "
@@ -36,8 +36,8 @@ snap = ui.current_snapshot()
 st.title("SQL console")
 ui.require_marts(snap)
 st.caption("Read-only: one SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE or EXPLAIN over the marts (named "
-           "after them) and the lake views (`lake.<table>`); nothing outside the warehouse can be read "
-           "or written.")
+           "after them, or `marts.<mart>`) and the lake views (`lake.<table>`); nothing outside the warehouse "
+           f"can be read or written, and a query stops after {sq.limits().timeout_s:g} s.")
 
 views = sq.views(snap)
 with st.sidebar:
@@ -64,6 +64,9 @@ try:
     frame, truncated = sq.run(snap, query, limit)
 except RefusedQuery as exc:
     st.error(f"Refused: {exc}", icon=":material/block:")
+    st.stop()
+except QueryTimeout as exc:
+    st.error(f"Stopped: {exc}", icon=":material/timer_off:")
     st.stop()
 except WarehouseError as exc:
     st.error(f"Query failed: {exc}", icon=":material/error:")

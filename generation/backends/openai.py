@@ -15,9 +15,13 @@ call per missing sample, seeded `seed + i`, and so does every later request. `ex
 merged into every call: server-specific settings such as vLLM's top_k or min_p, which OpenAI's
 own API refuses. A request's `decoding` rules need our processor, so they are refused here.
 
-The key is read from the environment variable `api_key_env` when a run starts, sent only in the
-Authorization header, and kept out of reprs, configs and error messages (a server that echoes it
-back gets it replaced by `***`).
+The key is read from the environment variable `api_key_env` when a run starts and sent only in the
+Authorization header (`Bearer`). Credentials in the URL (`http://user:pass@host/v1`, for a server
+behind HTTP Basic auth) are taken out of it and sent as `Basic` instead of any key (Authorization
+holds one credential), so the key's variable need not be set then. Neither reaches a repr, a config
+or an error message: `base_url` as kept and shown has no userinfo, and every message passes through
+`warehouse.redact` after the key, the password and the Basic token are replaced by `***` (a server
+that echoes the header back in its error body included).
 
 What the API gives exactly, and what is estimated:
 - num_tokens is exact when the choice has logprobs (one entry per token) or the call asked for one
@@ -36,6 +40,7 @@ What the API gives exactly, and what is estimated:
 from __future__ import annotations
 
 import asyncio
+import base64
 import email.utils
 import itertools
 import math
@@ -51,14 +56,17 @@ from typing import Any, Iterator, Sequence
 import httpx2
 
 from generation.backends.base import TOKEN_LOG_COLUMNS, GenRequest, GenSample
+from warehouse.errors import WarehouseError
+from warehouse.redact import MASK, redact
 
 RETRIED_STATUSES = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 CHARS_PER_TOKEN = 4  # the usual rule of thumb for English text, used only when a server reports no usage
 _N_REFUSED = re.compile(r"\bn\b|num_choices|multiple (choices|completions)", re.IGNORECASE)
 
 
-class APIError(RuntimeError):
-    """A call the server refused for good: its HTTP status (None for a network failure) and message."""
+class APIError(WarehouseError, RuntimeError):
+    """A call the server refused for good: its HTTP status (None for a network failure) and message
+    (credentials masked). A WarehouseError: the user fixes it (key, URL, request), so it prints as one line."""
 
     def __init__(self, message: str, status: int | None = None):
         super().__init__(message)
@@ -93,7 +101,8 @@ class OpenAIBackend:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
         if max_retries < 0:
             raise ValueError(f"max_retries must be at least 0, got {max_retries}")
-        if api_key_env and not os.environ.get(api_key_env):
+        base_url, self._credentials = split_credentials(base_url)
+        if api_key_env and not self._credentials and not os.environ.get(api_key_env):
             raise ValueError(f"the openai backend reads its API key from the environment variable "
                              f"{api_key_env}, which is not set (an empty api_key_env for a server without keys)")
         self.model, self.base_url, self.api_key_env = model, base_url.rstrip("/"), api_key_env
@@ -144,8 +153,9 @@ class OpenAIBackend:
                              f"only; the decoding rules {sorted(request.decoding)} need the hf or vllm backend")
 
     async def _run(self, requests: list[GenRequest], emit) -> None:
-        key = os.environ.get(self.api_key_env) if self.api_key_env else None
+        key = self._key()
         headers = {"Authorization": f"Bearer {key}"} if key else {}
+        auth = httpx2.BasicAuth(*self._credentials.pair) if self._credentials else None
         # calls wait for a slot here, not in httpx's connection pool, where waiting counts against the timeout;
         # live bounds the requests being worked on, so that a long list does not become a task each at once
         calls, live = asyncio.Semaphore(self.concurrency), asyncio.Semaphore(self.concurrency)
@@ -161,7 +171,7 @@ class OpenAIBackend:
             finally:
                 live.release()
 
-        async with httpx2.AsyncClient(base_url=self.base_url + "/", headers=headers, timeout=self.timeout,
+        async with httpx2.AsyncClient(base_url=self.base_url + "/", headers=headers, auth=auth, timeout=self.timeout,
                                       limits=httpx2.Limits(max_connections=self.concurrency)) as client:
             async with asyncio.TaskGroup() as group:
                 for request in requests:
@@ -247,7 +257,7 @@ class OpenAIBackend:
             raise APIError(self._redact(f"{where}: the answer is not an OpenAI completion: {response.text[:300]!r}"),
                            response.status_code) from None
         if not isinstance(choices, list):
-            raise APIError(f"{where}: `choices` is not a list", response.status_code)
+            raise APIError(self._redact(f"{where}: `choices` is not a list"), response.status_code)
         usage = body.get("usage") or {}
         self.usage.prompt_tokens += int(usage.get("prompt_tokens") or 0)
         self.usage.completion_tokens += int(usage.get("completion_tokens") or 0)
@@ -270,9 +280,46 @@ class OpenAIBackend:
                           token_log=None if log is None else token_log(log, self.top_logprobs, request.temperature))
                 for c, text, log, count in zip(choices, texts, logs, counts)]
 
+    def _key(self) -> str | None:
+        """The API key to send: none when the URL carries credentials (they go as Basic)."""
+        if self._credentials or not self.api_key_env:
+            return None
+        return os.environ.get(self.api_key_env) or None
+
     def _redact(self, text: str) -> str:
-        key = os.environ.get(self.api_key_env) if self.api_key_env else None
-        return text.replace(key, "***") if key else text
+        """A message with this backend's own secrets replaced, then every credential form masked."""
+        secrets = [self._key()] + (self._credentials.secrets() if self._credentials else [])
+        for secret in secrets:
+            # a secret shorter than 4 characters would mask ordinary words; redact() still masks it in URLs and headers
+            if secret and len(secret) >= 4:
+                text = text.replace(secret, MASK)
+        return redact(text)
+
+
+class _Credentials:
+    """The user and password taken out of a base URL; the default object repr shows neither."""
+
+    def __init__(self, user: str, password: str):
+        self.pair = (user, password)
+
+    def secrets(self) -> list[str]:
+        """What must never show, longest first: the Basic token as sent, user:password and the password;
+        a user alone is often a token (`https://TOKEN@host`), so it is one then. A user beside a
+        password is not masked word by word: `redact` masks URL userinfo and Authorization values whole."""
+        user, password = self.pair
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        return [token, f"{user}:{password}", password or user]
+
+
+def split_credentials(base_url: str) -> tuple[str, _Credentials | None]:
+    """(the URL without userinfo, its user and password, or None when it has none)."""
+    try:
+        url = httpx2.URL(base_url)
+    except (httpx2.InvalidURL, TypeError) as exc:
+        raise ValueError(f"base_url {redact(str(base_url))!r} is not a URL ({redact(str(exc))})") from None
+    if not url.userinfo:
+        return base_url, None
+    return str(url.copy_with(username=None, password=None)), _Credentials(url.username, url.password)
 
 
 _FINISHED = object()

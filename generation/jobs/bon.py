@@ -4,7 +4,7 @@ Each problem becomes one request per temperature block (one block, or an HNC mix
 ratio order: samples 0..c1-1 at the first temperature, and so on), each with its own seed derived
 from the config's seed, the problem and the block, so any batch, shard or resume asks the same
 questions. A part holds `part_size` problems: their completions and, with log_tokens, their
-token_traces and decode_events (see generation.jobs.base for resume and shards).
+token_traces and decode_events (see warehouse.runs.write_in_parts for resume and shards).
 
 The run id is a hash of the config's identity fields (model, backend, dataset and fields,
 sampling, prompt, dtype; not the runtime knobs), so the same config finds the same run again.
@@ -19,7 +19,8 @@ from typing import Any, Callable
 from generation.backends.base import TOKEN_LOG_COLUMNS, Backend, GenRequest, GenSample
 from generation.config import GenerateConfig, identity, to_dict
 from generation.datasets import Problem, dataset_name, load_problems, render
-from generation.jobs.base import Outcome, Shard, run_in_parts
+from generation.jobs.base import shard_of
+from warehouse.runs import Outcome, write_in_parts
 from warehouse.home import Home
 from warehouse.runs import derive_run_id
 
@@ -144,7 +145,7 @@ class Plan:
 def plan(config: GenerateConfig, source_uri: str | None = None) -> Plan:
     problems = load_problems(config)
     meta = run_meta(config, source_uri)
-    return Plan(config, problems, Shard.parse(config.shard).take(problems), meta["run_id"], meta)
+    return Plan(config, problems, shard_of(config.shard).take(problems), meta["run_id"], meta)
 
 
 def cost_estimate(plan: Plan) -> dict[str, Any] | None:
@@ -211,8 +212,8 @@ def run_bon(home: Home, plan: Plan, make_backend: Callable[[], Backend], *,
     """
     from warehouse.lake import write_part
 
-    problems_part = f"gen-{plan.run_id}"  # all of the run's problems, the same file from every shard
-    write_part(home.ensure_writable(), "problems", [p.row for p in plan.problems], part_name=problems_part)
+    # all of the run's problems, the same file from every shard
+    write_part(home.ensure_writable(), "problems", [p.row for p in plan.problems], keys=["problems", plan.run_id])
     by_id = {p.problem_id: p for p in plan.problems}
     backends: list[Backend] = []
 
@@ -235,8 +236,8 @@ def run_bon(home: Home, plan: Plan, make_backend: Callable[[], Backend], *,
         return part_rows(plan.run_id, slots, answers)
 
     try:
-        return run_in_parts(home, plan.meta, [p.problem_id for p in plan.problems],
-                            shard=Shard.parse(plan.config.shard), part_size=plan.config.part_size,
+        return write_in_parts(home, plan.meta, [p.problem_id for p in plan.problems],
+                            shard=shard_of(plan.config.shard), part_size=plan.config.part_size,
                             marker="completions", key_column="problem_id", tables=TABLES, work=work,
                             on_start=start)
     finally:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from generation.config import EmbedConfig, identity
-from generation.jobs.base import Shard
+from generation.jobs.base import shard_of
 from generation.jobs.scoring import ScoreOutcome, find_run, score_in_parts, tag_of, torch_device, torch_dtype
 from warehouse.home import Home
 
@@ -107,7 +107,7 @@ def run_embed(home: Home, plan: Plan, on_start=None, on_part=None) -> ScoreOutco
             on_start(todo)
 
     try:
-        return score_in_parts(home, plan.run_id, "embeddings", plan.tag, shard=Shard.parse(plan.config.shard),
+        return score_in_parts(home, plan.run_id, "embeddings", plan.tag, shard=shard_of(plan.config.shard),
                               part_size=plan.config.part_size, on_start=start, on_part=on_part,
                               work=lambda rows: embed_rows(plan.config, plan.run_id, rows, state["encoder"]))
     finally:

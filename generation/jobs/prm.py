@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from generation.config import ConfigError, PrmConfig, identity
-from generation.jobs.base import Shard
+from generation.jobs.base import shard_of
 from generation.jobs.scoring import (ScoreOutcome, find_run, score_in_parts, tag_of, torch_device,
                                      torch_dtype)
 from warehouse.home import Home
@@ -234,7 +234,7 @@ def run_prm(home: Home, plan: Plan, on_start=None, on_part=None) -> ScoreOutcome
         return score_rows(config, plan.run_id, completions, state["tokenizer"], state["scorer"])
 
     try:
-        return score_in_parts(home, plan.run_id, "prm_scores", plan.tag, shard=Shard.parse(config.shard),
+        return score_in_parts(home, plan.run_id, "prm_scores", plan.tag, shard=shard_of(config.shard),
                               part_size=config.part_size, work=work, on_start=start, on_part=on_part)
     finally:
         if "scorer" in state:

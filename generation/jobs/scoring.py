@@ -4,9 +4,11 @@ problem batches, and writing their results into that run's folder of a table, re
 A scoring job (prm, embed) adds rows about a run that already exists (prm_scores, embeddings), so
 its rows carry the scored run's run_id: the marts join them to that run's samples by run_id. It
 therefore writes no `runs` row of its own and never changes the scored run's status. Resume works
-per problem batch: each part is named `<tag>-<hash of its problem ids>`, where the tag is a hash
-of the job's identity (model, thresholds, markers ...); the problems in parts carrying the tag
-are done. A part is written atomically in one file, so there is nothing half-written to clean up.
+per problem batch: each part is named from its tag and problem ids and carries the tag in its
+metadata, where the tag is a hash of the job's identity (model, thresholds, markers ...); the
+problems in parts carrying the tag are done. A part is written atomically in one file, so there
+is nothing half-written to clean up, and a claim per (run, tag, shard) keeps two invocations of
+the same job from writing the same batches.
 """
 
 from __future__ import annotations
@@ -16,13 +18,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from generation.jobs.base import Shard, part_name
 from warehouse.catalog import memory_connection
 from warehouse.errors import RunNotFound
 from warehouse.home import Home
 from warehouse.lake import list_parts, write_part
-from warehouse.locks import exclusive
-from warehouse.runs import get_run, resolve_run
+from warehouse.runs import Shard, claim_run, done_keys, get_run, resolve_run
 
 
 def find_run(home: Home, ref: str) -> dict[str, Any]:
@@ -72,17 +72,6 @@ def read_completions(home: Home, run_id: str, problems: Sequence[str]) -> list[d
         con.close()
 
 
-def done_problems(home: Home, table: str, run_id: str, tag: str) -> set[str]:
-    """The problem ids in the run's parts of `table` written under this tag."""
-    import pyarrow.parquet as pq
-
-    done: set[str] = set()
-    for path in list_parts(home, table, run_id):
-        if path.name.startswith(f"part-{tag}-"):
-            done |= set(pq.read_table(path, columns=["problem_id"]).column("problem_id").to_pylist())
-    return done
-
-
 @dataclass
 class ScoreOutcome:
     """What one invocation of a scoring job did."""
@@ -105,9 +94,9 @@ hears the problems to do, `on_part(count)` each batch written."""
     home.ensure_writable()
     keys = problem_ids(home, run_id)
     outcome = ScoreOutcome(run_id, problems_total=len(keys))
-    with exclusive(home, f"{tag}-{run_id}-shard{shard.index}of{shard.count}"):
+    with claim_run(home, run_id, f"{tag}.shard{shard.index}of{shard.count}"):
         mine = shard.take(keys)
-        done = done_problems(home, table, run_id, tag)
+        done = done_keys(home, run_id, table, "problem_id", tag=tag)
         outcome.problems_done_before = sum(k in done for k in mine)
         todo = [k for k in mine if k not in done]
         if on_start is not None:
@@ -115,9 +104,9 @@ hears the problems to do, `on_part(count)` each batch written."""
         for start in range(0, len(todo), part_size):
             batch = todo[start:start + part_size]
             rows = work(read_completions(home, run_id, batch))
-            name = f"{tag}-{part_name(batch)[len('gen-'):]}"
-            if rows and write_part(home, table, rows, run_id=run_id, part_name=name) is not None:
-                outcome.parts.append(name)
+            path = write_part(home, table, rows, run_id=run_id, keys=[tag, *batch], tag=tag) if rows else None
+            if path is not None:
+                outcome.parts.append(path.name)
                 outcome.rows += len(rows)
             outcome.problems_written += len(batch)
             if on_part is not None:

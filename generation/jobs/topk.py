@@ -10,7 +10,7 @@ calibration marts pick it up once the run is complete.
 The texts are a local file's records (doc_idx = the record's index) or the completions of a run
 (doc_idx = the index in problem, sample order). Texts shorter than two tokens have no position
 and are left out. The run id is a hash of the identity fields, so running again resumes per part
-of `part_size` texts (generation.jobs.base).
+of `part_size` texts (warehouse.runs.write_in_parts).
 
 Two engines give the logits: transformers (AutoTokenizer and AutoModelForCausalLM of --model) and,
 where it is installed, torchtune (generation.jobs.topk_torchtune: the components of a torchtune
@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from generation.config import ConfigError, TopkConfig, identity, to_dict
-from generation.jobs.base import Outcome, Shard, run_in_parts
+from generation.jobs.base import shard_of
+from warehouse.runs import Outcome, write_in_parts
 from warehouse.home import Home
 from warehouse.runs import derive_run_id
 
@@ -221,7 +222,7 @@ def run_topk(home: Home, plan: Plan, on_start=None, on_part=None) -> Outcome:
         return {"token_topk": rows}
 
     try:
-        return run_in_parts(home, plan.meta, sorted(plan.docs), shard=Shard.parse(config.shard),
+        return write_in_parts(home, plan.meta, sorted(plan.docs), shard=shard_of(config.shard),
                             part_size=config.part_size, marker="token_topk", key_column="doc_idx", tables=(),
                             work=work, on_start=start)
     finally:

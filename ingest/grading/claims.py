@@ -19,8 +19,8 @@ import pyarrow as pa
 from ingest.grading.extract import Extractor
 from ingest.grading.extractors import EXTRACTORS, extractor_for_dataset
 from ingest.grading.normalize import answer_key
-from ingest.grading.verdicts import VerificationStats, verify_pairs
-from ingest.grading.verify import GRADER, GRADER_VERSION
+from ingest.grading.verdicts import SETTLED_VERDICTS, VerificationStats, settled_params, verify_pairs
+from ingest.grading.verify import GRADER
 from warehouse.catalog import memory_connection
 from warehouse.home import Home
 
@@ -40,9 +40,7 @@ _CLAIMED_ANSWERS = """
     order by c.run_id, c.method, c.n, c.claim, c.problem_id
 """
 
-_KNOWN = """
-    select gold_key, answer_key from lake.verdicts where grader = $grader and grader_version = $version
-"""
+_KNOWN = f"select gold_key, answer_key from ({SETTLED_VERDICTS})"
 
 
 def run_extractor(graded_with: str | None, dataset: str | None) -> Extractor:
@@ -68,7 +66,7 @@ def grade_claims(home: Home, runs: Sequence[str] | None = None, *, workers: int 
     try:
         rows = con.sql(_CLAIMED_ANSWERS, params={"runs": list(runs) if runs else None,
                                                  "methods": list(SELECTION_METHODS)}).to_arrow_table().to_pylist()
-        known = set(con.sql(_KNOWN, params={"grader": GRADER, "version": GRADER_VERSION}).fetchall())
+        known = set(con.sql(_KNOWN, params=settled_params(GRADER, timeout)).fetchall())
     finally:
         con.close()
     keys: dict[str, str | None] = {}

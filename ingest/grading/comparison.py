@@ -2,7 +2,7 @@
 section a comparison returns, and the text table the CLI prints.
 
 A completion's status is its (gold, answer) verdict's status (`ok`, `timeout`, `parse_error`,
-`error`) under the current grader version, or `no_answer` when nothing was extracted; it is
+`too_long`, `error`) under the current grader version, or `no_answer` when nothing was extracted; it is
 `ungraded` while its pair has no verdict yet and `no_gold` when its problem has no gold answer.
 Only `ok` verdicts can be correct; every other status counts as wrong.
 """

@@ -13,6 +13,10 @@ Each is a chain of finders, the first that finds wins. `boxed` and `gsm8k` fall 
 math-verify's extraction on the text's tail when the chain finds nothing; `choice` does not (a
 stray number is no choice). A run's dataset name picks the extractor (`extractor_for_dataset`);
 `ttsw grade --extractor NAME` overrides it for every run graded.
+
+Completions are untrusted and may be megabytes long: every pattern here is linear in the text
+(one pass, possessive quantifiers where whitespace runs meet), so a finder costs milliseconds
+on a 1 MB completion.
 """
 
 from __future__ import annotations
@@ -25,13 +29,17 @@ from ingest.grading.extract import BOXED, Extractor, extract_boxed
 Finder = Callable[[str], "str | None"]
 
 _HASHES = re.compile(r"####[ \t]*(?P<answer>[^\n]*)")
-_ANSWER_IS = re.compile(r"answer\s+is\s*:?\s*(?P<answer>[^\n]*?)\s*(?:\.?\s*$|\.\s|\n)", re.I | re.M)
+# The answer runs to the line's end or its first `.` before a space or the end (stripped after).
+# Possessive quantifiers: a long run of spaces after "answer" must not be retried position by
+# position (the lazy form of this pattern was cubic in such a run).
+_ANSWER_IS = re.compile(r"answer\s++is\s*+:?\s*+(?P<answer>(?:[^\n.]++|\.(?!\s|$))*+)", re.I | re.M)
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _CHOICE_IN_BOX = re.compile(r"(?:\\text\{)?\(?(?P<letter>[A-Z])\)?\}?")
 # "answer is (K)", "Answer: K.", "answer is **(K)**"; a bare letter must not start a word or
 # sentence ("The answer is A rectangle", "answer: I think …").
 _CHOICE_STATED = re.compile(
-    r"answer(?:\s+is)?\s*:?\s*[$*]*\s*(?:\((?P<paren>[A-Za-z])\)|(?P<bare>[A-Za-z])(?![A-Za-z])(?!\s+[A-Za-z]))", re.I)
+    r"answer(?:\s++is)?\s*+:?\s*+[$*]*+\s*+(?:\((?P<paren>[A-Za-z])\)|(?P<bare>[A-Za-z])(?![A-Za-z])(?!\s++[A-Za-z]))",
+    re.I)
 
 
 def _first_of(*finders: Finder) -> Finder:

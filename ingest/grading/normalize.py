@@ -22,6 +22,11 @@ notation that changes neither the rendered mathematics nor math-verify's reading
 The key is itself a LaTeX answer: the verifier parses keys, not the raw answers, so a verdict
 holds for every answer that shares the key. The rewrites repeat until nothing changes, so
 `answer_key(answer_key(a)) == answer_key(a)`.
+
+Answers are untrusted text. An answer longer than `MAX_ANSWER_CHARS` is its own key, untouched
+(no pattern ever runs on it), and is never parsed: its verdict is `too_long` (`ingest.grading.verify`). Every
+pattern below is linear in its input (possessive quantifiers where whitespace runs meet, no
+`[…]+$` search), so keying costs microseconds whatever the answer holds.
 """
 
 from __future__ import annotations
@@ -29,6 +34,10 @@ from __future__ import annotations
 import re
 
 from ingest.grading.latex import argument_end, matching_brace
+
+# No benchmark answer comes near this (MATH-500's longest gold has 53 characters). Below Python's
+# int-string limit (4,300 digits), so no key can make `int()` or `Fraction()` refuse it.
+MAX_ANSWER_CHARS = 1_000
 
 # One left-to-right pass over LaTeX tokens; `\\` (a row break) is consumed whole so that the
 # backslash after it is never read as the start of a command.
@@ -44,14 +53,13 @@ _MATH_DELIMITERS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
 _TEXT_COMMANDS = r"\\(?:text|textbf|textit|textrm|textnormal|mathrm|mathbf|mathit|mbox)"
 _TEXT_GROUP = re.compile(r"(?P<command>" + _TEXT_COMMANDS + r")\s*\{")
 _WHOLE_TEXT = re.compile(_TEXT_COMMANDS + r"\s*\{(?P<content>.*)\}", re.S)
-_CONTROL_WORD_BEFORE_ALNUM = re.compile(r"(\\[A-Za-z]+)\s+(?=[A-Za-z0-9])")
+# Whitespace in math, except one space after a control word before a letter or digit (group 1).
+_MATH_SPACE = re.compile(r"(\\[A-Za-z]++)\s++(?=[A-Za-z0-9])|\s+")
 _WHITESPACE = re.compile(r"\s+")
 _WORD = re.compile(r"[A-Za-z]{2}")
-_TRAILING_PUNCTUATION = re.compile(r"(?<!\\)[.,;\s]+$")
 _CURRENCY = re.compile(r"^\\\$\s*(?=[\d.])")
-_KEEP_SPACE = "\x00"
 # `^`/`_` followed, without a brace, by a command that takes arguments: (command, arguments).
-_UNBRACED_SCRIPT = re.compile(r"[\^_]\s*(?P<body>-?\s*\\(?P<command>frac|sqrt|binom)(?![A-Za-z]))")
+_UNBRACED_SCRIPT = re.compile(r"[\^_]\s*+(?P<body>(?:-\s*+)?\\(?P<command>frac|sqrt|binom)(?![A-Za-z]))")
 _ARGUMENTS = {"frac": 2, "binom": 2, "sqrt": 1}
 
 
@@ -91,8 +99,19 @@ def _squeeze_whitespace(text: str) -> str:
 
 
 def _squeeze_math(text: str) -> str:
-    protected = _CONTROL_WORD_BEFORE_ALNUM.sub(r"\1" + _KEEP_SPACE, text)
-    return _WHITESPACE.sub("", protected).replace(_KEEP_SPACE, " ")
+    # A NUL becomes a space, squeezed on the next round, as keys written before were made.
+    return _MATH_SPACE.sub(lambda m: m[1] + " " if m[1] else "", text).replace("\x00", " ")
+
+
+def _strip_trailing_punctuation(text: str) -> str:
+    """Drop trailing `.`, `,`, `;` and whitespace, keeping the first of them after a backslash
+    (`\\;` stays a command). A loop, not a `[…]+$` search, which is quadratic on a long run."""
+    end = len(text)
+    while end and (text[end - 1] in ".,;" or text[end - 1].isspace()):
+        end -= 1
+    if 0 < end < len(text) and text[end - 1] == "\\":
+        end += 1
+    return text[:end]
 
 
 def _brace_scripts(text: str) -> str:
@@ -128,14 +147,22 @@ def _normalize_once(text: str) -> str:
     text = _squeeze_whitespace(text)
     text = _brace_scripts(text)
     text = _CURRENCY.sub("", text)
-    text = _TRAILING_PUNCTUATION.sub("", text)
+    text = _strip_trailing_punctuation(text)
     return _unwrap_text(text)
 
 
+def too_long(text: str) -> bool:
+    """Whether an answer (or key) is past `MAX_ANSWER_CHARS`: kept as written, never parsed."""
+    return len(text) > MAX_ANSWER_CHARS
+
+
 def answer_key(answer: str | None) -> str | None:
-    """The dedupe key of an extracted answer (or a gold answer); None when nothing is left."""
+    """The dedupe key of an extracted answer (or a gold answer); None when nothing is left.
+    An answer past `MAX_ANSWER_CHARS` is returned as it is."""
     if answer is None:
         return None
+    if too_long(answer):
+        return answer
     key = answer
     for _ in range(8):
         rewritten = _normalize_once(key)

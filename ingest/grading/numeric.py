@@ -5,12 +5,17 @@ Keys come normalized (`ingest.grading.normalize`), so a plain number is an integ
 when their values are equal (equivalent) or far apart (not equivalent); math-verify rounds
 decimals (`0.3333333` equals `\\frac{1}{3}`), so values within `CLOSE` of each other are still
 verified.
+
+A key past `MAX_ANSWER_CHARS` is no plain number here (it is never compared), so no key reaches
+Python's int-string limit.
 """
 
 from __future__ import annotations
 
 import re
 from fractions import Fraction
+
+from ingest.grading.normalize import too_long
 
 CLOSE = 0.01  # relative difference below which two numbers go to math-verify
 
@@ -20,6 +25,8 @@ _FRACTION = re.compile(r"(?P<sign>-?)(?:\\frac\{(?P<n1>-?\d+)\}\{(?P<d1>-?\d+)\}
 
 def numeric_value(key: str) -> Fraction | None:
     """The exact value of a plain-number key, else None."""
+    if too_long(key):
+        return None
     if _DECIMAL.fullmatch(key):
         return Fraction(key)
     fraction = _FRACTION.fullmatch(key)

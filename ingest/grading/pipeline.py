@@ -51,7 +51,8 @@ class GradeSummary:
                 + (f", {e.tail_timeouts:,} tail timeouts" if e.tail_timeouts else "") + "); "
                 f"{v.pairs:,} distinct (gold, answer) pairs: {v.verified:,} verified now, {v.cached:,} cached, "
                 f"{v.timeouts:,} timeouts, {v.parse_errors:,} parse errors"
-                + (f", {v.errors:,} worker errors" if v.errors else "")
+                + (f", {v.too_long:,} too long" if v.too_long else "")
+                + (f", {v.errors:,} grader errors" if v.errors else "")
                 + f"; {self.clusters:,} new answer clusters ({c.pairs.pairs:,} answer pairs compared, "
                 f"{c.pairs.verified:,} verified now); {self.seconds:.1f} s\n"
                 f"completions by status: {statuses}")

@@ -10,6 +10,9 @@ Workers start from a forkserver that has already imported the `preload` modules,
 replacement is ready in milliseconds instead of re-importing sympy. A new worker first runs
 `warmup` and reports ready; only then does it get work, so start-up never counts against an
 item's timeout. Workers ignore SIGINT: on Ctrl-C the parent stops them.
+
+An item whose `fn` raises is reported as FAILED (with the exception as its result) and its
+worker carries on, so one bad item never costs more than its own time, and prints nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Callable, Iterable, Iterator
 
-DONE, TIMED_OUT, CRASHED = "done", "timed_out", "crashed"
+DONE, FAILED, TIMED_OUT, CRASHED = "done", "failed", "timed_out", "crashed"
 _READY = "ready"
 _END = object()
 _START_SECONDS = 120.0
@@ -29,7 +32,8 @@ _START_SECONDS = 120.0
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one item: `result` is set when `state` is DONE.
+    """What became of one item: `result` is set when `state` is DONE, and is the exception
+    ("TypeName: message") when FAILED.
 
     `seconds`: the worker's time on the item when DONE, else how long the parent waited.
     """
@@ -50,8 +54,11 @@ def _serve(fn: Callable[[Any], Any], warmup: Any, conn: Connection) -> None:
         except EOFError:
             return
         started = time.perf_counter()
-        result = fn(item)
-        conn.send((result, time.perf_counter() - started))
+        try:
+            message = (DONE, fn(item))
+        except Exception as exc:  # noqa: BLE001 - any failure is this item's alone
+            message = (FAILED, f"{type(exc).__name__}: {exc}"[:500])
+        conn.send((*message, time.perf_counter() - started))
 
 
 class _Worker:
@@ -157,8 +164,8 @@ class HardTimeoutPool:
                 worker.ready = True
                 continue
             item, worker.item = worker.item, None
-            result, seconds = message
-            yield Outcome(item, DONE, result, seconds)
+            state, result, seconds = message
+            yield Outcome(item, state, result, seconds)
 
     def _expire(self) -> Iterator[Outcome]:
         now = time.monotonic()

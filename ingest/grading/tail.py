@@ -41,7 +41,8 @@ _MASK = "\x01"
 _HEADER = re.compile(r"^\s*(?:#+|\**\s*step\s*\d+\b)", re.I)
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]\s|\d+[.)]\s|\(\d+\)\s|\**\d+\.\**\s)")
 _ANSWER_PHRASE = re.compile(r"(?:final\s+answer|\banswer)\**\s*(?:is\b\s*:?|:|=)", re.I)
-_CLOSER = re.compile(r"\s*(?:I hope (?:it|this) is correct|I hope this helps|Hope this helps)\s*[.!]?\s*$", re.I)
+# Searched without leading whitespace (a `\s*` that opens a search is quadratic in a run of spaces).
+_CLOSER = re.compile(r"(?:I hope (?:it|this) is correct|I hope this helps|Hope this helps)\s*+[.!]?\s*+$", re.I)
 _COMPLETE = re.compile(r"(?:[.!?]|\$|\\\]|\\\))[\s*]*$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
 _STATEMENT_END = re.compile(r"[.!?](?:\s|$)|\n")
@@ -109,9 +110,12 @@ def _masked(text: str) -> str:
 def _final_line(text: str) -> str | None:
     """The text's last non-empty line without a closing courtesy ("I hope it is correct.")."""
     lines = [line for line in text.splitlines() if line.strip()]
-    while lines and _CLOSER.fullmatch(lines[-1]):
+    while lines and _CLOSER.fullmatch(lines[-1].lstrip()):
         lines.pop()
-    return _CLOSER.sub("", lines[-1]) if lines else None
+    if not lines:
+        return None
+    closer = _CLOSER.search(lines[-1])
+    return lines[-1] if closer is None else lines[-1][:closer.start()].rstrip()
 
 
 def _last_answer_phrase(line: str) -> int | None:

@@ -10,10 +10,13 @@ class UnionFind:
         self._parent: dict[Hashable, Hashable] = {label: label for label in labels}
 
     def find(self, label: Hashable) -> Hashable:
-        parent = self._parent.setdefault(label, label)
-        if parent != label:
-            parent = self._parent[label] = self.find(parent)
-        return parent
+        # Iterative: a chain of thousands of answers must not hit Python's recursion limit.
+        root = self._parent.setdefault(label, label)
+        while self._parent[root] != root:
+            root = self._parent[root]
+        while label != root:  # path compression
+            self._parent[label], label = root, self._parent[label]
+        return root
 
     def union(self, a: Hashable, b: Hashable) -> None:
         root_a, root_b = self.find(a), self.find(b)

@@ -11,7 +11,11 @@ A verdict is valid for one grader version: change `GRADER_REVISION` whenever the
 the wrapping or the verify options change, and every pair is verified again. Keys are keyed
 again (`answer_key` is idempotent) before parsing, so a key stored by an older `normalize` is
 verified under today's rules. Revisions: `ttsw1` the first; `ttsw2` braces unbraced `^`/`_`
-arguments (`4^\\frac{3}{2}` was read as `3/2`).
+arguments (`4^\\frac{3}{2}` was read as `3/2`); `ttsw3` never parses a key past
+`MAX_ANSWER_CHARS` (status `too_long`; before, such a pair was parsed, hung or crashed the grade).
+
+A key past `MAX_ANSWER_CHARS` is never parsed: the pair's status is `too_long`, decided without
+a worker (`verdicts.verify_pairs`) and again here, so no caller can hand one to math-verify.
 """
 
 from __future__ import annotations
@@ -22,16 +26,18 @@ from importlib.metadata import version
 
 from math_verify import parse, verify
 
-from ingest.grading.normalize import answer_key
+from ingest.grading.normalize import answer_key, too_long
 
 GRADER = "math_verify"
-GRADER_REVISION = "ttsw2"
+GRADER_REVISION = "ttsw3"
 GRADER_VERSION = f"math-verify {version('math-verify')}+{GRADER_REVISION}"
 
-# Verdict statuses. `timeout`: the pair ran past the hard limit; `error`: its worker died.
-# Both record is_correct = false. A sample without an answer has no pair and so no verdict row;
-# reports give it the status `no_answer` (and it counts as wrong).
-OK, TIMEOUT, PARSE_ERROR, ERROR, NO_ANSWER = "ok", "timeout", "parse_error", "error", "no_answer"
+# Verdict statuses. `timeout`: the pair ran past the hard limit (retried under a longer one);
+# `parse_error`: math-verify read nothing in a key; `too_long`: a key past `MAX_ANSWER_CHARS`,
+# never parsed; `error`: the grader raised an exception or its worker died. All but `ok` record
+# is_correct = false. A sample without an answer has no pair and so no verdict row; reports give
+# it the status `no_answer` (and it counts as wrong).
+OK, TIMEOUT, PARSE_ERROR, TOO_LONG, ERROR, NO_ANSWER = "ok", "timeout", "parse_error", "too_long", "error", "no_answer"
 
 # math-verify warns once per process that its timeouts are off; the pool enforces them.
 logging.getLogger("math_verify").setLevel(logging.ERROR)
@@ -54,7 +60,9 @@ def parsed(key: str) -> tuple:
 
 
 def verify_pair(pair: tuple[str, str]) -> tuple[bool, str]:
-    """(is_correct, status) for a (gold_key, answer_key) pair; status is ok or parse_error."""
+    """(is_correct, status) for a (gold_key, answer_key) pair; status is ok, parse_error or too_long."""
+    if any(too_long(key) for key in pair):
+        return False, TOO_LONG
     gold, answer = (parsed(key) for key in pair)
     if not gold or not answer:
         return False, PARSE_ERROR

@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ingest.readers.base import RunData, RunListing, SourceError
-from ingest.readers.jsonio import DUPLICATE, content_hash, first_key, problems_table
+from ingest.readers.jsonio import DUPLICATE, content_hash, first_key, fits_int64, problems_table
 from warehouse.problems import problem_id
 
 NAME = "bon-parquet"
@@ -72,6 +72,13 @@ def _finite_float(raw: str) -> float:
     value = float(raw)
     if not math.isfinite(value):
         raise ValueError("not finite")
+    return value
+
+
+def _int64(raw: str) -> int:
+    value = int(raw)
+    if not fits_int64(value):
+        raise ValueError("beyond the 64-bit range")
     return value
 
 
@@ -233,15 +240,15 @@ class BonParquetReader:
                                            if pid is not None], pa.bool_())})
 
         warnings = []
-        total = _meta_value(path, meta, "total_records", int, "an integer")
+        total = _meta_value(path, meta, "total_records", _int64, "an integer")
         if total is not None and total != table.num_rows:
             warnings.append(f"metadata total_records={total} but the file has {table.num_rows} rows")
         run_meta = {
             "name": path.stem, "source_uri": str(path.resolve()), "dataset": dataset, "approach": "bon",
             "model": meta.get("model"),
-            "n": _meta_value(path, meta, "num_candidates", int, "an integer") or max(columns["candidate_idx"]) + 1,
+            "n": _meta_value(path, meta, "num_candidates", _int64, "an integer") or max(columns["candidate_idx"]) + 1,
             "temperature": _meta_value(path, meta, "temperature", _finite_float, "a finite number"),
-            "max_tokens": _meta_value(path, meta, "max_tokens", int, "an integer"),
+            "max_tokens": _meta_value(path, meta, "max_tokens", _int64, "an integer"),
             "notes": meta.get("notes"), "config": meta,
             "created_at": _meta_value(path, meta, "generated_at", _parse_time, "an ISO timestamp"),
         }

@@ -7,9 +7,15 @@ helpers, so they fail the same way on the same bad input:
   file, bytes that are not UTF-8, a syntax error or a truncated end becomes a `SourceError` naming
   the file and line (and column). There is no size limit: a 50 MB completion is read like any other
   string; a whole-document file is held in memory while it is read, a JSONL file one line at a time.
+- What JSON allows but the lake cannot hold is an error there too, naming file, line and field:
+  nesting deeper than `MAX_DEPTH` (Python's parser would fail with a RecursionError, later code on
+  the value too), an integer longer than Python converts (4,300 digits), and a lone UTF-16
+  surrogate (`"\\ud800"`: no UTF-8 text can hold it). The checks cost a walk of the value only
+  when the raw bytes could hold such a thing (enough brackets, a `\\uD8xx`-`\\uDFxx` escape).
 - `Place` is where a record sits (file + line for JSONL, file + 0-based row for Parquet rows and
   items of a JSON list). `Place.get` checks that a field is present and of the expected kind, and
-  raises a `SourceError` naming file, line/row and field when it is not.
+  raises a `SourceError` naming file, line/row and field when it is not. An "int" must fit the
+  lake's 64-bit integers, a "number" a double (a larger one is an error, never an OverflowError).
 - Policies every reader shares: a duplicate (problem, sample) keeps its first copy and skips the
   later ones, counted under `DUPLICATE`; a score that is NaN or infinite is skipped and counted
   (a NaN where a count or id belongs is a wrong type, an error).
@@ -27,7 +33,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Container, Iterator
+from typing import Any, Callable, Container, Iterator
 
 import pyarrow as pa
 
@@ -36,10 +42,13 @@ from warehouse.tables import get_table
 
 DUPLICATE = "duplicate (problem, sample): later copies skipped"
 
+MAX_DEPTH = 100  # JSON nesting the readers accept; real outputs nest a dozen levels at most
+INT64 = (-(2 ** 63), 2 ** 63 - 1)
 _KEY = re.compile(rb'"([A-Za-z_][A-Za-z0-9_-]*)"\s*:')
 # The first line of a Git LFS pointer file (https://github.com/git-lfs/git-lfs/blob/main/docs/spec.md);
 # pointers written before LFS 1.0 named the spec under hawser.github.com.
 _LFS_POINTER = (b"version https://git-lfs.", b"version https://hawser.")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 class LfsPointer(SourceError):
@@ -101,6 +110,56 @@ def _not_utf8(path, data: bytes, exc: UnicodeDecodeError, line: int, line_start:
     return SourceError(path, f"not UTF-8: byte 0x{data[exc.start]:02x} at column {column}", line=line)
 
 
+def _decode_json(path: Any, text: str, raw: bytes, line: int | None,
+                 ended: Callable[[json.JSONDecodeError], str]) -> Any:
+    """`json.loads(text)`, every failure a `SourceError` at `line` (the error's own line when None),
+    prefixed by `ended(error)` for a syntax error (what a cut-short file says); then `_unstorable`."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SourceError(path, f"{ended(exc)}invalid JSON at column {exc.colno}: {exc.msg}",
+                          line=exc.lineno if line is None else line) from None
+    except RecursionError:
+        raise SourceError(path, f"JSON nested too deeply (more than {MAX_DEPTH} levels)", line=line) from None
+    except ValueError as exc:  # Python's limit on the digits of an integer (int_max_str_digits)
+        raise SourceError(path, f"a number too long to read: {exc}".split(";")[0], line=line) from None
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH or _SURROGATE_ESCAPE.search(raw):
+        problem = _unstorable(value)
+        if problem is not None:
+            field, message = problem
+            raise SourceError(path, message, line=line, field=field or None)
+    return value
+
+
+def _unstorable(value: Any) -> tuple[str, str] | None:
+    """(field path, what is wrong) of the first part of a parsed value the lake cannot hold: nesting
+    deeper than MAX_DEPTH, a string with a lone surrogate. Iterative, so any depth is walked safely."""
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        item, where, depth = stack.pop()
+        if isinstance(item, str):
+            if any("\ud800" <= c <= "\udfff" for c in item) and not _encodes(item):
+                return where, "a lone UTF-16 surrogate (\\ud800-\\udfff): not valid Unicode text; fix the writer"
+        elif isinstance(item, (list, dict)):
+            if depth >= MAX_DEPTH:
+                return where, f"JSON nested too deeply (more than {MAX_DEPTH} levels)"
+            pairs = item.items() if isinstance(item, dict) else enumerate(item)
+            for key, child in pairs:
+                name = f"{where}[{key}]" if isinstance(key, int) else f"{where}.{key}" if where else key
+                if isinstance(key, str) and not _encodes(key):
+                    return name, "a key holds a lone UTF-16 surrogate: not valid Unicode text; fix the writer"
+                stack.append((child, name, depth + 1))
+    return None
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def load_json(path: str | Path) -> Any:
     """The parsed JSON document; a `SourceError` with the line for every way it can be unreadable."""
     data = Path(path).read_bytes()
@@ -113,48 +172,45 @@ def load_json(path: str | Path) -> Any:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise _not_utf8(path, data, exc, line, data.rfind(b"\n", 0, exc.start) + 1) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        ended = "file ends early (truncated?): " if exc.pos >= len(text.rstrip()) else ""
-        raise SourceError(path, f"{ended}invalid JSON at column {exc.colno}: {exc.msg}", line=exc.lineno) from None
-    except RecursionError:
-        raise SourceError(path, "JSON nested too deeply") from None
+    end = len(text.rstrip())
+    return _decode_json(path, text, data, None, lambda exc: "file ends early (truncated?): " if (
+        exc.pos >= end or exc.msg.startswith("Unterminated string")) else "")
 
 
-def iter_jsonl(path: str | Path, *, objects: bool = True) -> Iterator[tuple[int, Any]]:
+def iter_jsonl(path: str | Path, *, objects: bool = True, label: str | None = None) -> Iterator[tuple[int, Any]]:
     """(line number, value) for each non-blank line; each line is decoded and checked on its own.
 
     Values must be JSON objects unless `objects` is false (rank logs hold one list per line).
+    Errors name `label` (a Hub address, say) instead of the local path when given.
     """
+    name = label or path
     found = False
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, 1):
             if not raw.strip():
                 continue
             if not found and _starts_as_pointer(raw):
-                raise LfsPointer(path)
+                raise LfsPointer(name)
             try:
                 text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError as exc:
-                raise _not_utf8(path, raw, exc, number) from None
-            try:
-                record = json.loads(text)
-            except json.JSONDecodeError as exc:
-                ended = "" if raw.endswith(b"\n") else "last line ends early (truncated?): "
-                raise SourceError(path, f"{ended}invalid JSON at column {exc.colno}: {exc.msg}", line=number) from None
+                raise _not_utf8(name, raw, exc, number) from None
+            cut = "" if raw.endswith(b"\n") else "last line ends early (truncated?): "
+            record = _decode_json(name, text, raw, number, lambda exc: cut)
             if objects and not isinstance(record, dict):
-                raise SourceError(path, f"expected a JSON object, got {kind_of(record)}", line=number)
+                raise SourceError(name, f"expected a JSON object, got {kind_of(record)}", line=number)
             found = True
             del raw, text  # a long line is held once (parsed) while the caller works on it, not three times
             yield number, record
     if not found:
-        raise SourceError(path, "empty file: no JSON lines")
+        raise SourceError(name, "empty file: no JSON lines")
 
 
 def kind_of(value: Any) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
+    if _is_int(value) and not fits_int64(value):
+        return f"an integer of {len(str(abs(value)))} digits, beyond the 64-bit range"
     return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
             dict: "an object", type(None): "null"}.get(type(value), type(value).__name__)
 
@@ -163,12 +219,30 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def fits_int64(value: int) -> bool:
+    """Whether an integer fits the lake's 64-bit integer columns."""
+    return INT64[0] <= value <= INT64[1]
+
+
+def _fits_double(value: int | float) -> bool:
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
+
+
 # kind -> (accepts, what the error says was expected, conversion)
 _KINDS = {
     "text": (lambda v: isinstance(v, str), "a string", lambda v: v),
-    "answer": (lambda v: isinstance(v, str) or (_is_number(v) and math.isfinite(v)), "a string or number", str),
-    "int": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer", lambda v: v),
-    "number": (_is_number, "a number", float),
+    "answer": (lambda v: isinstance(v, str) or (_is_number(v) and _fits_double(v) and math.isfinite(v)),
+               "a string or number", str),
+    "int": (lambda v: _is_int(v) and fits_int64(v), "an integer", lambda v: v),
+    "number": (lambda v: _is_number(v) and _fits_double(v), "a number", float),
     "bool": (lambda v: isinstance(v, bool), "true or false", lambda v: v),
     "list": (lambda v: isinstance(v, list), "a list", lambda v: v),
     "object": (lambda v: isinstance(v, dict), "an object", lambda v: v),

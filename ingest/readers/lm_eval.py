@@ -424,8 +424,23 @@ def _parse_kwargs(value: Any) -> dict[str, Any]:
     return out
 
 
-def decoding(results: dict) -> dict[str, Any]:
-    """The runs columns that describe decoding, from the tasks' generation_kwargs and gen_kwargs."""
+_DECODING_KINDS = {"n": "int", "top_k": "int", "max_tokens": "int", "temperature": "number", "top_p": "number"}
+
+
+def decoding(results: dict, path: Path) -> dict[str, Any]:
+    """The runs columns that describe decoding, from the tasks' generation_kwargs and gen_kwargs of the
+    results file at `path`; a value of the wrong kind (text, NaN, an integer beyond 64 bits) is an error."""
+    out = _decoding(results)
+    place = Place(str(path))
+    for column, kind in _DECODING_KINDS.items():
+        if out.get(column) is not None:
+            value = place.check(out[column], kind, "repeats" if column == "n" else column)
+            if kind == "number" and not math.isfinite(value):
+                raise place.error(f"expected a finite number, got {value}", column)
+    return out
+
+
+def _decoding(results: dict) -> dict[str, Any]:
     config = results.get("config") if isinstance(results.get("config"), dict) else {}
     overrides = _parse_kwargs(config.get("gen_kwargs"))
     configs = results.get("configs") if isinstance(results.get("configs"), dict) else {}
@@ -471,7 +486,7 @@ def run_meta(path: Path, results: dict, tasks: list[str], options: dict[str, Any
     return {"name": f"{path.parent.name}/{path.stem}", "source_uri": str(path.resolve()), "approach": APPROACH,
             "model": model_name(results) or options.get("model"),
             "dataset": options.get("dataset") or ",".join(tasks) or None,
-            "config": results.get("config"), "versions": versions, **decoding(results)}
+            "config": results.get("config"), "versions": versions, **decoding(results, path)}
 
 
 def docs_claimed(results: dict) -> dict[str, int]:

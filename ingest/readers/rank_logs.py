@@ -23,10 +23,15 @@ response, filtered answer and target (the low-confidence analyses join them thro
 dataset = task, original_id = doc_id; a response with no events has no decode_events rows). Model
 and decoding come from the results file beside the samples file when there is one, else --model.
 A `null` line is read as no logged steps and counted in the summary.
+
+Bad values: a rank below 1 and a prob outside [0, 1] are errors naming file, line and field (the
+log is not what the writer writes); a prob that is NaN or inf is a counted skip of that one event
+(its step keeps its index, so the line's other steps stay where they are). Nothing non-finite is stored.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from pathlib import Path
@@ -41,6 +46,7 @@ from warehouse.runs import derive_run_id
 NAME = "rank-logs"
 KINDS = {"low_conf_ranks_": "low_conf", "all_sampled_ranks_": "all_sampled"}
 NULL_LINE = "rank-log lines that are null (read as responses with no logged steps)"
+NON_FINITE_PROB = "rank-log events whose prob is NaN or inf"
 _LOG_NAME = re.compile(r"^(low_conf_ranks|all_sampled_ranks)_.*\.jsonl$")
 
 
@@ -87,6 +93,9 @@ def parse_line(place: Place, value: Any) -> tuple[list[int], list[float] | None]
         raise place.error(f"a rank is 1 or more (1 = top), got {ranks[bad]}", f"ranks[{bad}]")
     if probs is not None and len(probs) != len(ranks):
         raise place.error(f"has {len(probs)} entries but ranks has {len(ranks)}", "probs")
+    bad = next((i for i, p in enumerate(probs or []) if math.isfinite(p) and not 0 <= p <= 1), None)
+    if bad is not None:
+        raise place.error(f"{probs[bad]} is not a probability in [0, 1]", f"probs[{bad}]")
     return ranks, probs
 
 
@@ -103,6 +112,9 @@ def events(log: Path, kind: str, responses: list[tuple[lm_eval.Sample, int]], sa
             sample, repeat = responses[count]
             pid = problem_id(sample.task, str(sample.doc_id))
             for step, rank in enumerate(ranks):
+                if probs and not math.isfinite(probs[step]):
+                    skipped[NON_FINITE_PROB] += 1
+                    continue
                 for key, item in (("problem_id", pid), ("sample_idx", repeat), ("kind", kind), ("step", step),
                                   ("rank", rank), ("prob", probs[step] if probs else None)):
                     columns[key].append(item)
@@ -157,7 +169,7 @@ class RankLogsReader:
                 "dataset": options.get("dataset") or ",".join(tasks),
                 "config": {"rank_log": log.name, "kind": kind, "samples": samples_path.name,
                            "lm_eval": results.get("config")},
-                **lm_eval.decoding(results)}
+                **lm_eval.decoding(results, samples_path)}
         identity = {"log": content_hash(log), "kind": kind, "samples": content_hash(samples_path),
                     "model": meta["model"], "dataset": meta["dataset"]}
         run_id = derive_run_id(NAME, identity)

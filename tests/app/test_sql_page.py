@@ -1,9 +1,11 @@
-"""The SQL console page: a query from the URL runs and shows its rows, the row limit cuts and
-says so, examples load with a click, refused and failing queries show a clear message, the
-views list their columns; and in Chromium the page renders a result without an exception."""
+"""The SQL console page: a query from the URL runs and shows its rows (marts by name or as
+`marts.<mart>`, nested values included), the row limit cuts and says so, examples load with a
+click, refused, failing and too-long queries show a clear message, the views list their columns;
+and in Chromium the page renders a result without an exception."""
 
 from __future__ import annotations
 
+import time
 
 import pytest
 
@@ -27,6 +29,25 @@ def test_a_query_from_the_url_runs(served_home, open_dashboard):
     assert frame.to_dict("records") == [{"model": "Llama-3.2-1B", "runs": 2}, {"model": "Qwen2.5-1.5B", "runs": 3}]
     assert "2 rows" in [c.value for c in at.main.caption]
     assert [b.label for b in at.get("download_button")] == ["Data (CSV)"]
+
+
+def test_marts_by_schema_and_nested_values(served_home, open_dashboard):
+    at = open_sql(open_dashboard, served_home.root,
+                  sql="select count(*) as runs, [1, 2] as l, {'a': 'x'} as s from marts.runs_summary")
+    assert not at.exception and not at.error
+    record = at.dataframe[0].value.to_dict("records")[0]
+    assert record["runs"] == 5 and list(record["l"]) == [1, 2]
+    assert [b.label for b in at.get("download_button")] == ["Data (CSV)"]  # nested columns as JSON text
+
+
+def test_a_shared_link_to_a_huge_query_stops_at_the_timeout(served_home, open_dashboard, monkeypatch):
+    monkeypatch.setenv("TTSW_SQL_TIMEOUT", "1")
+    start = time.monotonic()
+    at = open_sql(open_dashboard, served_home.root,
+                  sql="select count(*) from range(1000000000) a, range(1000000000) b")
+    assert time.monotonic() - start < 20
+    assert not at.exception and not at.dataframe
+    assert at.error[0].value == "Stopped: query stopped after 1 s; add a limit/filter or raise $TTSW_SQL_TIMEOUT"
 
 
 def test_row_limit_cuts_with_a_note(served_home, open_dashboard):

@@ -18,6 +18,7 @@ from generation.jobs import bon as job
 from ttsw.cli import cli
 from warehouse.catalog import memory_connection
 from warehouse.home import Home
+from warehouse.lake import list_parts
 from warehouse.problems import math500
 from warehouse.runs import get_run
 
@@ -158,12 +159,12 @@ def test_resume_after_a_crash_redoes_only_the_missing_parts(tiny_model, home, tm
     write = RunHandle.write
     seen = []
 
-    def crash_on_the_second_marker(self, table, data, part_name=None):
+    def crash_on_the_second_marker(self, table, data, keys=None, tag=None):
         if table == "completions":
-            seen.append(part_name)
+            seen.append(keys)
             if len(seen) == 2:  # the batch's token_traces part is in place, its completions not
                 raise OSError("disk gone")
-        return write(self, table, data, part_name)
+        return write(self, table, data, keys, tag)
 
     monkeypatch.setattr(RunHandle, "write", crash_on_the_second_marker)
     make = lambda: HFBackend(model=str(tiny_model), device="cpu", batch_size=4)  # noqa: E731
@@ -172,7 +173,9 @@ def test_resume_after_a_crash_redoes_only_the_missing_parts(tiny_model, home, tm
     monkeypatch.setattr(RunHandle, "write", write)
     failed = get_run(home, plan.run_id)
     assert failed["status"] == "failed" and "disk gone" in failed["error"]
-    assert len({p for p, _ in completions(home, plan.run_id)}) == 2
+    assert completions(home, plan.run_id) == {}  # a failed run's rows are hidden from the lake views
+    kept = pq.read_table(list_parts(home, "completions", plan.run_id), columns=["problem_id"], partitioning=None)
+    assert len(set(kept.column("problem_id").to_pylist())) == 2  # but its finished parts are kept for resume
     assert len(list((home.lake / "token_traces" / f"run_id={plan.run_id}").glob("part-*"))) == 2  # one orphan
 
     outcome = job.run_bon(home, plan, make)

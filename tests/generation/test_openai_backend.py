@@ -1,9 +1,11 @@
 """The openai backend over real HTTP against tests/openai_server.py: a tiny random GPT-2 behind the
 OpenAI protocol for samples, seeds and token logs; canned answers with known latency and scripted
-faults (429, 500, a hang past the timeout, 4xx) for retries, ordering and the concurrency bound."""
+faults (429, 500, a hang past the timeout, 4xx) for retries, ordering and the concurrency bound; keys and
+URL credentials sent but never shown, echoed headers masked."""
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import math
 import time
@@ -12,7 +14,8 @@ import traceback
 import pytest
 
 from generation.backends.base import TOKEN_LOG_COLUMNS, GenRequest
-from generation.backends.openai import APIError, OpenAIBackend, Usage, retry_after_seconds, split_tokens, token_log
+from generation.backends.openai import (APIError, OpenAIBackend, Usage, retry_after_seconds, split_credentials,
+                                        split_tokens, token_log)
 from openai_server import OpenAIServer, build_tiny_model
 
 KEY_ENV = "TTSW_TEST_OPENAI_KEY"
@@ -273,3 +276,53 @@ def test_the_key_comes_from_the_environment_and_never_shows(canned, monkeypatch)
         shown = str(error) + repr(error) + "".join(traceback.format_exception(error))
         assert key not in shown
     assert "Bearer ***" in str(leaked.value)
+
+
+def test_credentials_in_the_url_are_sent_as_basic_and_never_show(canned, monkeypatch):
+    monkeypatch.delenv(KEY_ENV, raising=False)  # credentials in the URL need no key
+    canned.basic_auth = ("alice", "pa:ss@word-9")
+    url = canned.url.replace("http://", "http://alice:pa%3Ass%40word-9@")
+    basic = "Basic " + base64.b64encode(b"alice:pa:ss@word-9").decode()
+    client = backend(canned, base_url=url, api_key_env=KEY_ENV)
+    assert client.base_url == canned.url
+    assert len(list(client.generate([chat("ok")]))) == 1
+    assert canned.calls[-1].authorization == basic
+    for shown in (repr(client), str(vars(client))):
+        assert "alice" not in shown and "pa:ss" not in shown and "pa%3Ass" not in shown
+
+    canned.script("leak", "echo")  # the Authorization header quoted back, alone and among all headers as JSON
+    errors = []
+    for request_id in ("leak", "echo"):
+        with pytest.raises(APIError) as info:
+            list(client.generate([chat(request_id)]))
+        errors.append(info.value)
+    wrong = url.replace("word-9", "word-0")
+    with pytest.raises(APIError, match="HTTP 401: bad credentials: Basic \\*\\*\\*") as refused:
+        list(backend(canned, base_url=wrong).generate([chat("wrong")]))
+    for error in (*errors, refused.value):
+        shown = str(error) + repr(error) + "".join(traceback.format_exception(error))
+        assert "pa:ss" not in shown and "pa%3Ass" not in shown and basic.split()[1] not in shown
+        assert basic.split()[1][:-4] not in shown  # nor the start of the token
+        assert canned.url.replace("http://", "") in shown  # the request is still named
+    assert 'Basic ***' in str(errors[0]) and '"Authorization": "Basic ***"' in str(errors[1])
+
+
+def test_a_bearer_key_echoed_among_the_headers_is_masked(canned, monkeypatch):
+    monkeypatch.setenv(KEY_ENV, SECRET)
+    canned.script("echo")
+    with pytest.raises(APIError) as info:
+        list(backend(canned, api_key_env=KEY_ENV).generate([chat("echo")]))
+    assert SECRET not in str(info.value) and '"Authorization": "Bearer ***"' in str(info.value)
+    assert '"Host": "127.0.0.1:' in str(info.value)  # the rest of the echo is kept
+
+
+def test_split_credentials():
+    assert split_credentials("http://h:8000/v1") == ("http://h:8000/v1", None)
+    bare, credentials = split_credentials("https://u%40x:p%2Fw@h/v1")
+    assert bare == "https://h/v1" and credentials.pair == ("u@x", "p/w")
+    assert credentials.secrets() == [base64.b64encode(b"u@x:p/w").decode(), "u@x:p/w", "p/w"]
+    _, token_only = split_credentials("https://ghp_token123@h/v1")  # a user alone is the secret
+    assert token_only.pair == ("ghp_token123", "") and token_only.secrets()[-1] == "ghp_token123"
+    with pytest.raises(ValueError, match=r"base_url 'http://\*\*\*@h:port/v1' is not a URL") as info:
+        split_credentials("http://u:hunter22@h:port/v1")
+    assert "hunter22" not in str(info.value)

@@ -14,7 +14,7 @@ from generation.sim_texts import FINAL_PREFIX, FINAL_SUFFIX
 from generation.simulate import SimSpec, preset_specs, simulate, simulate_chunk
 from warehouse.catalog import memory_connection
 from warehouse.home import Home
-from warehouse.lake import list_parts
+from warehouse.lake import list_parts, part_name
 from warehouse.runs import get_run, open_run
 
 QWEN = "Qwen/Qwen2.5-1.5B-Instruct"
@@ -97,7 +97,7 @@ def test_incomplete_run_is_discarded_and_redone(home):
     with pytest.raises(RuntimeError):
         with open_run(home, SMALL.run_meta()) as run:
             run.write("completions", {"run_id": [SMALL.run_id], "problem_id": ["junk"], "sample_idx": [0]},
-                      part_name="junk")
+                      keys=["junk"])
             raise RuntimeError("simulated crash")
     assert get_run(home, SMALL.run_id)["status"] == "failed"
     summary = simulate(home, [SMALL], progress=False)
@@ -194,7 +194,7 @@ def test_big_runs_are_split_into_bounded_parts(home):
     spec = SimSpec(QWEN, n=256, problems=300, prm=False, text="brief")
     simulate(home, [spec], progress=False)
     parts = list_parts(home, "completions", spec.run_id)
-    assert [p.name for p in parts] == [f"part-sim-{i:04d}.parquet" for i in range(3)]
+    assert {p.name for p in parts} == {f"part-{part_name(['sim', i])}.parquet" for i in range(3)}
     assert list_parts(home, "prm_scores", spec.run_id) == []
     assert _table(home, "completions").height == 256 * 300
 

@@ -190,3 +190,34 @@ def test_cli_grades_incrementally_and_resolves_runs_by_name(home, lake):
     missing = ttsw("--run", "nope")
     assert missing.returncode == 1 and "no run matches 'nope'" in missing.stderr
     assert "--timeout" in ttsw("--help").stdout
+
+
+def _slow_on_five(pair: tuple[str, str]) -> tuple[bool, str]:
+    """verify_pair, but 1.5 s on the answer `5`: a pair that needs a longer limit than the first."""
+    from ingest.grading.verify import verify_pair
+
+    if pair[1] == "5":
+        time.sleep(1.5)
+    return verify_pair(pair)
+
+
+def test_a_timeout_is_retried_under_a_longer_limit_and_its_cluster_follows(home, lake, monkeypatch):
+    monkeypatch.setattr(verdicts_step, "verify_pair", _slow_on_five)
+    add_run(home, "slow", {lake[FIVE]: ["\\boxed{5}", "\\boxed{6}"]})
+    first = grade(home, workers=1, timeout=0.5, progress=False)
+    assert (first.verification.verified, first.verification.timeouts) == (2, 1)
+    timed_out = query(home, "select * from lake.verdicts where answer_key = '5'")[0]
+    assert (timed_out["status"], timed_out["timeout_s"]) == ("timeout", 0.5)
+    assert query(home, "select cluster_id from lake.answer_clusters where answer_key = '5'")[0]["cluster_id"] == "5"
+
+    same = grade(home, workers=1, timeout=0.5, progress=False)  # the same limit: settled
+    shorter = grade(home, workers=1, timeout=0.25, progress=False)
+    assert same.verification.verified == shorter.verification.verified == 0
+
+    longer = grade(home, workers=1, timeout=5, progress=False)
+    assert (longer.verification.verified, longer.verification.cached, longer.verification.correct) == (1, 1, 1)
+    retried = query(home, "select * from lake.verdicts where answer_key = '5'")
+    assert [(v["status"], v["is_correct"], v["timeout_s"]) for v in retried] == [("ok", True, 5.0)]
+    clusters = {c["answer_key"]: c["cluster_id"] for c in query(home, "select * from lake.answer_clusters")}
+    assert clusters == {"5": "gold:5", "6": "6"} and longer.clusters == 1
+    assert grade(home, workers=1, timeout=5, progress=False).clusters == 0

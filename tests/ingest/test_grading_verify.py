@@ -73,7 +73,7 @@ def test_grader_version_names_math_verify():
     from importlib.metadata import version
 
     assert GRADER == "math_verify"
-    assert GRADER_VERSION == f"math-verify {version('math-verify')}+ttsw2"
+    assert GRADER_VERSION == f"math-verify {version('math-verify')}+ttsw3"
 
 
 def _sleep_deaf(seconds: float) -> float:

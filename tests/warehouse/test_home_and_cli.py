@@ -24,7 +24,7 @@ def ttsw(*args: str, home: Home | None = None, check: bool = True) -> subprocess
 
 @pytest.fixture
 def home_with_runs(home, math500_table):
-    write_part(home, "problems", math500_table.slice(0, 3), part_name="few")
+    write_part(home, "problems", math500_table.slice(0, 3), keys=["few"])
     for i, approach in enumerate(["bon", "bon", "dvts"]):
         run_id = derive_run_id("cli-test", i)
         with open_run(home, {"run_id": run_id, "name": f"run-{i}", "source": "simulated", "approach": approach,

@@ -62,7 +62,7 @@ def test_empty_data_writes_nothing(home):
 
 def test_fixed_part_name_is_idempotent(home, math500_table):
     for _ in range(2):
-        write_part(home, "problems", math500_table, part_name="math500")
+        write_part(home, "problems", math500_table, keys=["math500"])
     assert len(list_parts(home, "problems")) == 1
     con = memory_connection(home)
     assert con.sql("select count(*) from lake.problems").fetchall() == [(500,)]

@@ -82,7 +82,7 @@ def test_a_run_written_by_a_live_process_is_not_discarded(home):
     import textwrap
 
     from warehouse.errors import WarehouseBusy
-    from warehouse.runs import discard_partial
+    from warehouse.runs import drop_run
 
     run_id = derive_run_id("t", "live")
     writer = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
@@ -97,9 +97,9 @@ def test_a_run_written_by_a_live_process_is_not_discarded(home):
     try:
         assert writer.stdout.readline().strip() == "writing"
         assert get_run(home, run_id)["writer"].endswith(f":{writer.pid}")
-        with pytest.raises(WarehouseBusy, match=rf"still being written by process .*:{writer.pid}"):
-            discard_partial(home, run_id)
+        with pytest.raises(WarehouseBusy, match=rf"being written by .*:{writer.pid}"):
+            drop_run(home, run_id)
     finally:
         writer.kill()
         writer.wait()
-    assert discard_partial(home, run_id) >= 1  # a killed writer's run is redone
+    assert drop_run(home, run_id) >= 1  # a killed writer's run is redone

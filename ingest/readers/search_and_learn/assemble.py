@@ -75,7 +75,7 @@ def _batches(found: Found, p: Plan, meta: dict, parts, evals) -> Iterator[tuple[
                 yield from ((t, dict(cols)) for t, cols in tables.items() if cols)
         _check_chunk_size(found, config.name, name.chunk, rows, last=index == len(parts) - 1)
     if evals:
-        yield from _eval_batches(meta, evals)
+        yield from _eval_batches(meta, evals, p.skipped)
     if not problems and not evals:
         raise SourceError(found.uri, f"config {p.name.base!r} holds no rows")
     if problems:
@@ -136,14 +136,14 @@ def _check_chunk_size(found: Found, config: str, chunk, rows: int, last: bool) -
         raise SourceError(found.uri, f"chunk {config!r} holds {rows} of its {size} problems: a gap before the next chunk")
 
 
-def _eval_batches(meta: dict, evals) -> Iterator[tuple[str, object]]:
+def _eval_batches(meta: dict, evals, skipped) -> Iterator[tuple[str, object]]:
     config, _, files = evals
     for file in files:
         ctx = _context(meta, file.label)
         for start, batch in batches(file):
             out = defaultdict(list)
             for offset, row in enumerate(batch):
-                columns.eval_claims(row, ctx, start + offset, out)
+                columns.eval_claims(row, ctx, start + offset, out, skipped)
             if out:
                 yield "source_claims", dict(out)
 

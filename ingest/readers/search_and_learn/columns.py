@@ -7,8 +7,8 @@ preprocessing step claimed → `completions.source_answer` / `source_is_correct`
 claims `pred`, `pred_{naive,weighted,maj}@n`, `is_correct_…@n`, `pass@k` → `source_claims`. Problem
 columns (problem, solution, answer, subject, level, unique_id) → `problems`.
 
-Wrong types are `SourceError`s (file, row, field); null texts and non-finite scores are skipped and
-counted.
+Wrong types are `SourceError`s (file, row, field); null texts, non-finite PRM scores and non-finite
+claimed values (`pass@k`, `acc_*`) are skipped and counted, never stored.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ DERIVED_COLUMNS = ("agg_scores", "_preprocessing_metadata")  # recomputed by the
 _SELECTED = re.compile(r"^(pred|is_correct)_(naive|weighted|maj)@(\d+)$")
 _PASS = re.compile(r"^pass@(\d+)$")
 _METHODS = {"naive": "naive", "weighted": "weighted", "maj": "majority"}
+NON_FINITE_CLAIM = "claimed accuracies (pass@k, acc_*) that are NaN or inf"
 
 
 def known_column(name: str) -> bool:
@@ -54,16 +55,20 @@ def problem_row(row: dict, ctx: Context, index: int) -> dict:
     return {"problem_id": problem_id(ctx.dataset, original, text if original is None else None),
             "dataset": ctx.dataset, "original_id": original, "problem": text,
             "gold_answer": _text(row.get("answer")), "gold_solution": _text(row.get("solution")),
-            "level": _level(row.get("level")), "subject": _text(row.get("subject"))}
+            "level": _level(row.get("level"), ctx, index), "subject": _text(row.get("subject"))}
 
 
 def _text(value) -> str | None:
     return None if value is None else str(value)
 
 
-def _level(value) -> int | None:
+def _level(value, ctx: Context, index: int) -> int | None:
     digits = re.search(r"\d+", str(value)) if value is not None else None
-    return int(digits.group()) if digits else None
+    if digits is None:
+        return None
+    if len(digits.group()) > 18:
+        raise SourceError(ctx.label, f"expected a MATH level, got {str(value)[:40]!r}", row=index, field="level")
+    return int(digits.group())
 
 
 def map_row(row: dict, pid: str, ctx: Context, index: int, tables: dict[str, defaultdict], skipped: Counter) -> None:
@@ -89,7 +94,7 @@ def map_row(row: dict, pid: str, ctx: Context, index: int, tables: dict[str, def
         out["source_answer"].append(None if answers is None else _text(answers[i]))
         out["source_is_correct"].append(None if verdicts is None else _bool(verdicts[i], ctx, index, "is_correct_preds"))
     _scores(row.get("scores"), texts, pid, ctx, index, tables["prm_scores"], skipped)
-    _claims(row, pid, ctx, index, tables["source_claims"])
+    _claims(row, pid, ctx, index, tables["source_claims"], skipped)
 
 
 def _list(value, ctx: Context, index: int, name: str, *, required: bool = False, length: int | None = None):
@@ -153,7 +158,19 @@ def _scores(value, texts: list, pid: str, ctx: Context, index: int, out: default
             out["score"].append(float(score))
 
 
-def _claims(row: dict, pid: str, ctx: Context, index: int, out: defaultdict) -> None:
+def _claimed_value(value, ctx: Context, index: int, name: str, skipped: Counter) -> tuple[bool, float | None]:
+    """(keep, value) of a claimed number: null kept as null, NaN/inf skipped and counted, text an error."""
+    if value is None:
+        return True, None
+    if not _number(value):
+        raise SourceError(ctx.label, f"expected a number, got {value!r}", row=index, field=name)
+    if not math.isfinite(value):
+        skipped[NON_FINITE_CLAIM] += 1
+        return False, None
+    return True, float(value)
+
+
+def _claims(row: dict, pid: str, ctx: Context, index: int, out: defaultdict, skipped: Counter) -> None:
     def add(claim: str, method: str, n, answer=None, is_correct=None, value=None):
         for key, item in (("problem_id", pid), ("claim", claim), ("method", method), ("n", n), ("answer", answer),
                           ("is_correct", is_correct), ("value", value)):
@@ -167,9 +184,9 @@ def _claims(row: dict, pid: str, ctx: Context, index: int, out: defaultdict) -> 
             kind, method, n = match.groups()
             selected.setdefault((method, int(n)), {})[kind] = value
         elif match := _PASS.match(name):
-            if value is not None and not _number(value):
-                raise SourceError(ctx.label, f"expected a number, got {value!r}", row=index, field=name)
-            add(name, "pass", int(match.group(1)), value=None if value is None else float(value))
+            keep, number = _claimed_value(value, ctx, index, name, skipped)
+            if keep:
+                add(name, "pass", int(match.group(1)), value=number)
     for (method, n), found in sorted(selected.items()):
         claim = f"pred_{method}@{n}" if "pred" in found else f"is_correct_{method}@{n}"
         add(claim, _METHODS[method], n, answer=_text(found.get("pred")),
@@ -179,17 +196,17 @@ def _claims(row: dict, pid: str, ctx: Context, index: int, out: defaultdict) -> 
 _ACCURACY = re.compile(r"^acc_(naive|weighted|maj)$")
 
 
-def eval_claims(row: dict, ctx: Context, index: int, out: defaultdict) -> None:
+def eval_claims(row: dict, ctx: Context, index: int, out: defaultdict, skipped: Counter) -> None:
     """An `--evals` row (`n`, `acc_naive`, `acc_weighted`, `acc_maj`) → run-level claims `acc_{method}@{n}`."""
     n = row.get("n")
     if not isinstance(n, int) or isinstance(n, bool):
         raise SourceError(ctx.label, f"expected the integer sample count, got {n!r}", row=index, field="n")
     for name, value in row.items():
         if match := _ACCURACY.match(name):
-            if value is not None and not _number(value):
-                raise SourceError(ctx.label, f"expected a number, got {value!r}", row=index, field=name)
+            keep, number = _claimed_value(value, ctx, index, name, skipped)
+            if not keep:
+                continue
             method = match.group(1)
             for key, item in (("problem_id", None), ("claim", f"{name}@{n}"), ("method", _METHODS[method]),
-                              ("n", n), ("answer", None), ("is_correct", None),
-                              ("value", None if value is None else float(value))):
+                              ("n", n), ("answer", None), ("is_correct", None), ("value", number)):
                 out[key].append(item)

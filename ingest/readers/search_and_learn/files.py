@@ -1,13 +1,13 @@
 """Reading one data file of a config in row batches: Parquet, Arrow streams (`save_to_disk`), JSONL.
 
 Memory stays bounded by the batch size: Parquet and Arrow files are read batch by batch, JSONL
-line by line. Whatever cannot be read becomes a `SourceError` naming the file and the row or line.
+line by line (through `jsonio`, the readers' one JSON layer). Whatever cannot be read becomes a
+`SourceError` naming the file and the row or line.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -15,6 +15,7 @@ from typing import Callable, Iterator
 import pyarrow as pa
 
 from ingest.readers.base import SourceError
+from ingest.readers.jsonio import iter_jsonl
 
 BATCH_ROWS = 64
 
@@ -29,7 +30,14 @@ class DataFile:
 
 
 def local_file(path: Path) -> DataFile:
-    return DataFile(str(path), lambda: path, lambda: content_hash(path))
+    return DataFile(str(path), lambda: path, lambda: _local_fingerprint(path))
+
+
+def _local_fingerprint(path: Path) -> str:
+    try:
+        return content_hash(path)
+    except FileNotFoundError:
+        raise SourceError(path, "file not found (its layout lists it: was the copy left incomplete?)") from None
 
 
 def content_hash(path: Path) -> str:
@@ -94,30 +102,18 @@ def _arrow_batches(file: DataFile, path: Path, suffix: str) -> Iterator[tuple[in
                 start += len(rows)
     except (pa.ArrowException, OSError) as exc:
         raise SourceError(file.label, f"cannot read the file (truncated or not {suffix[1:]}?): {exc}",
-                          row=start) from exc
+                          row=start) from None
+    except UnicodeDecodeError as exc:  # a string column holding bytes that are not UTF-8
+        raise SourceError(file.label, f"a text value is not UTF-8 ({exc.reason})", row=start) from None
 
 
 def _jsonl_batches(file: DataFile, path: Path) -> Iterator[tuple[int, list[dict]]]:
     rows: list[dict] = []
     start = 0
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, 1):
-            try:
-                text = raw.decode("utf-8").strip()
-            except UnicodeDecodeError as exc:
-                raise SourceError(file.label, f"not UTF-8 ({exc.reason} at byte {exc.start})", line=number) from None
-            if not text:
-                continue
-            try:
-                record = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise SourceError(file.label, f"not JSON: {exc.msg}", line=number) from None
-            if not isinstance(record, dict):
-                raise SourceError(file.label, f"expected a JSON object per line, got {type(record).__name__}",
-                                  line=number)
-            rows.append(record)
-            if len(rows) == BATCH_ROWS:
-                yield start, rows
-                start, rows = start + len(rows), []
+    for _, record in iter_jsonl(path, label=file.label):
+        rows.append(record)
+        if len(rows) == BATCH_ROWS:
+            yield start, rows
+            start, rows = start + len(rows), []
     if rows:
         yield start, rows

@@ -14,10 +14,10 @@ is given) or its own name.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ingest.readers.base import SourceError
+from ingest.readers.jsonio import Place, kind_of, load_json
 from ingest.readers.search_and_learn import layout
 from ingest.readers.search_and_learn.config_names import ConfigNameError, parse
 from ingest.readers.search_and_learn.files import DataFile, local_file
@@ -110,18 +110,27 @@ def _saved_files(folder: Path) -> list[DataFile] | None:
     manifest = folder / "dataset_dict.json"
     if not manifest.is_file():
         return None
-    try:
-        splits = json.loads(manifest.read_text(encoding="utf-8"))["splits"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise SourceError(manifest, f"not a dataset_dict.json: {exc}") from exc
-    chosen = ["train"] if "train" in splits else list(splits)
+    document = load_json(manifest)
+    place = Place(str(manifest))
+    if not isinstance(document, dict):
+        raise place.error(f"not a dataset_dict.json: expected an object with 'splits', got {kind_of(document)}")
+    splits = place.items(document, "splits", "text")
+    if not splits:
+        raise place.error("not a dataset_dict.json: lists no splits", "splits")
+    chosen = ["train"] if "train" in splits else splits
     return [file for split in chosen for file in _state_files(folder / split)]
 
 
 def _state_files(folder: Path) -> list[DataFile]:
     state = folder / "state.json"
-    try:
-        names = [entry["filename"] for entry in json.loads(state.read_text(encoding="utf-8"))["_data_files"]]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise SourceError(state, f"not a save_to_disk state.json: {exc}") from exc
+    if not state.is_file():
+        raise SourceError(state, "missing: a save_to_disk split folder holds a state.json (saved incompletely?)")
+    document = load_json(state)
+    if not isinstance(document, dict):
+        raise Place(str(state)).error(f"not a save_to_disk state.json: expected an object, got {kind_of(document)}")
+    entries = Place(str(state)).items(document, "_data_files", "object")
+    names = [Place(str(state), row=i).get(entry, "filename", "text") for i, entry in enumerate(entries)]
+    bad = next((n for n in names if Path(n).name != n or n in ("", ".", "..")), None)
+    if bad is not None:
+        raise SourceError(state, f"a data file name must be a plain file name, got {bad!r}", field="_data_files")
     return [local_file(folder / name) for name in names]
