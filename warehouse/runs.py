@@ -53,15 +53,8 @@ def _now() -> datetime:
 
 
 def _json_text(value: Any) -> str:
-    """A JSON field as stored: text, with credentials masked (`warehouse.redact`)."""
-    from warehouse.redact import redact
-
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return redact(value)
-    return json.dumps(redact(value), sort_keys=True, default=str)
+    """A JSON field as stored: text (its credentials are masked with the whole row, in `_row`)."""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
 
 
 def _row(meta: dict[str, Any], status: str, error: str | None = None) -> dict[str, Any]:
@@ -71,10 +64,9 @@ def _row(meta: dict[str, Any], status: str, error: str | None = None) -> dict[st
     for key in _JSON_FIELDS:
         if key in row and row[key] is not None:
             row[key] = _json_text(row[key])
-    row.update(status=status, updated_at=_now(), error=None if error is None else redact(error),
-               writer=this_writer())
+    row.update(status=status, updated_at=_now(), error=error, writer=this_writer())
     row.setdefault("created_at", row["updated_at"])
-    return redact(row)  # a source_uri or name may hold credentials too
+    return redact(row)  # every text field: the config, the error, a source_uri or name
 
 
 @dataclass
